@@ -1,0 +1,231 @@
+/**
+ * `npm run demo`: a complete install on embedded defaults. Redis (the one at
+ * REDIS_URL, or a private redis-server), four front-ends in two environments,
+ * a demo CA and client PFX, alice submits, bob approves, progress host by host,
+ * the installed path per environment, the notification received, the files
+ * checked on every front-end; then everything is cleaned up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startReceiver, startStack, type HarnessEnvironment, type Stack } from '../../test/harness/stack.js';
+import { startFleet, type Fleet } from '../../test/support/sshd-fleet.js';
+import { makeDemoCertificates } from './demo-certs.js';
+
+const say = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function which(cmd: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/usr/bin'])) {
+    const full = path.join(dir, cmd);
+    if (existsSync(full)) return full;
+  }
+  return undefined;
+}
+
+/** Uses REDIS_URL when Redis answers there, else starts a private redis-server. */
+async function ensureRedis(): Promise<{ url: string; child?: ChildProcess }> {
+  const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  if (await redisAnswers(url)) {
+    say(`Redis: using ${url}`);
+    return { url };
+  }
+  const server = which('redis-server');
+  if (!server) {
+    throw new Error(
+      `no Redis answers at ${url} and redis-server is not installed; start Redis (apt-get install redis-server) or set REDIS_URL`,
+    );
+  }
+  const port = await freePort();
+  const child = spawn(
+    server,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const local = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await redisAnswers(local)) {
+      say(`Redis: none at ${url}; started a private redis-server on port ${port}`);
+      return { url: local, child };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`started redis-server on port ${port} but it does not answer`);
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+async function main(): Promise<void> {
+  say('certfleet demo: one client certificate on every front-end of two environments');
+  say();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const redis = await ensureRedis();
+    if (redis.child) cleanups.push(async () => redis.child?.kill());
+
+    const isRoot = process.getuid?.() === 0;
+    const sshd = which('sshd');
+    if (!isRoot || !sshd) {
+      throw new Error(
+        `the demo's front-ends are real OpenSSH servers, which need root and sshd (${isRoot ? 'sshd is missing: apt-get install openssh-server' : 'run it as root'})`,
+      );
+    }
+    const fleet: Fleet = await startFleet({ count: 4 });
+    cleanups.push(() => fleet.stop());
+    say(
+      `Front-ends: 4 real sshd processes, each with its own address, host key and disk at ${fleet.installDir}`,
+    );
+    const envs: HarnessEnvironment[] = [
+      { name: 'acme-prd', platform: 'linux', installDir: fleet.installDir, hosts: [] },
+      { name: 'acme-qa', platform: 'linux', installDir: fleet.installDir, hosts: [] },
+    ];
+    fleet.hosts.forEach((h, i) => {
+      envs[i < 2 ? 0 : 1]!.hosts.push({
+        name: `fe-${(i % 2) + 1}`,
+        address: h.address,
+        port: h.port,
+        hostKeyLine: h.hostKeyLine,
+      });
+    });
+    for (const e of envs) {
+      say(`  ${e.name}: ${e.hosts.map((h) => `${h.name} (${h.address}:${h.port})`).join(', ')}`);
+    }
+
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const stack: Stack = await startStack({
+      environments: envs,
+      username: fleet.username,
+      privateKeyPath: fleet.clientKeyPath,
+      env: {
+        REDIS_URL: redis.url,
+        FLEET_NOTIFY_WEBHOOK_URL: receiver.url,
+        FLEET_NOTIFY_WEBHOOK_SECRET: 'demo-webhook-secret',
+        LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
+      },
+    });
+    cleanups.push(() => stack.stop());
+    say(
+      `certfleet: api, worker and notifier started at ${stack.url} (demo master key, prefix ${stack.config.prefix})`,
+    );
+    say();
+
+    const certs = makeDemoCertificates();
+    say('Certificate: demo root CA and client certificate "demo-payments-client" (PFX: TripleDES-SHA1)');
+    const submit = await stack.request('alice', 'POST', '/v1/jobs', {
+      ticket: 'CASE-123456',
+      name: 'demo-payments-client',
+      environments: ['acme-prd', 'acme-qa'],
+      pfx: certs.pfx.toString('base64'),
+      password: certs.password,
+      caCertificates: [certs.caPem],
+    });
+    if (submit.status !== 201) fail(`submit answered ${submit.status}: ${JSON.stringify(submit.body)}`);
+    const job = submit.body;
+    say(`alice submitted job ${job.id}: ${job.status}`);
+    say(
+      `  certificate ${job.certificate.subject}, issuer ${job.certificate.issuer}, expires ${job.certificate.notAfter}`,
+    );
+    say(`  chain ${job.certificate.chain.join(' -> ')}; ${job.targets.length} targets planned`);
+
+    const selfApprove = await stack.request('alice', 'POST', `/v1/jobs/${job.id}/approve`);
+    say(`alice tries to approve her own job: ${selfApprove.status} ${selfApprove.body.error}`);
+    const approve = await stack.request('bob', 'POST', `/v1/jobs/${job.id}/approve`);
+    if (approve.status !== 202) fail(`approve answered ${approve.status}: ${JSON.stringify(approve.body)}`);
+    say(`bob approved: ${approve.body.status}`);
+    say();
+
+    const seen = new Map<string, string>();
+    const final = await stack.waitForJob(job.id, 120_000, (j) => {
+      for (const t of j.targets) {
+        const line = `${t.status}${t.error ? ` (${t.error.code})` : ''}`;
+        if (seen.get(t.id) !== line) {
+          seen.set(t.id, line);
+          say(
+            `  ${t.environment}/${t.frontEnd} ${t.host}: ${line}${t.status === 'installed' ? ` -> ${t.path}` : ''}`,
+          );
+        }
+      }
+    });
+    say();
+    say(`Job ${final.id}: ${final.status}`);
+    for (const [env, p] of Object.entries(final.paths)) say(`  ${env}: ${p}`);
+    if (final.status !== 'completed') fail(`the job ended ${final.status}`);
+
+    const [report] = await receiver.waitFor(1);
+    const body = JSON.parse(report!.body);
+    say();
+    say(`Notification received: ${body.event}, job ${body.job.id} ${body.job.status}, round ${body.round}`);
+    say(
+      `  signature ${String(report!.headers['x-certfleet-signature']).slice(0, 24)}…, idempotency key ${report!.headers['idempotency-key']}`,
+    );
+
+    say();
+    say('Checking the files on every front-end:');
+    const expected = final.targets[0].sha256 as string;
+    for (const [i, host] of fleet.hosts.entries()) {
+      const data = await readFile(path.join(host.dir, 'demo-payments-client.pfx'));
+      const digest = createHash('sha256').update(data).digest('hex');
+      const ca = await readFile(path.join(host.dir, 'demo-payments-client.ca1.cer'));
+      const ok = digest === expected && ca.length > 0;
+      say(
+        `  ${envs[i < 2 ? 0 : 1]!.name}/fe-${(i % 2) + 1}: demo-payments-client.pfx sha256 ${digest.slice(0, 16)}… ${ok ? 'ok' : 'WRONG'}, ca1.cer ${ca.length} bytes`,
+      );
+      if (!ok) fail(`front-end ${host.address} holds the wrong file`);
+    }
+    say();
+    say('Demo complete: the certificate is installed on all 4 front-ends. Cleaning up.');
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration } from './index.js';
+
+const KEY = randomBytes(32).toString('base64');
+
+describe('loadConfig', () => {
+  it('applies the defaults of API.md', () => {
+    const config = loadConfig({ FLEET_MASTER_KEY: KEY });
+    expect(config).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379',
+      prefix: 'fleet',
+      inventoryPath: './inventory.yaml',
+      authPath: './auth.yaml',
+      concurrency: 16,
+      retryAttempts: 5,
+      shutdownTimeoutMs: 30_000,
+      webhookAutoApprove: false,
+      secretTtlMs: 72 * 3600 * 1000,
+      rateLimit: 120,
+      lockDurationMs: 30_000,
+      host: '127.0.0.1',
+      port: 8080,
+      logLevel: 'info',
+      webhookSecrets: [],
+    });
+    expect(config.masterKey?.length).toBe(32);
+  });
+
+  it.each([
+    [{}, 'FLEET_MASTER_KEY'],
+    [{ FLEET_MASTER_KEY: 'c2hvcnQ=' }, 'FLEET_MASTER_KEY'],
+    [{ FLEET_MASTER_KEY: KEY, FLEET_CONCURRENCY: 'lots' }, 'FLEET_CONCURRENCY'],
+    [{ FLEET_MASTER_KEY: KEY, FLEET_CONCURRENCY: '0' }, 'FLEET_CONCURRENCY'],
+    [{ FLEET_MASTER_KEY: KEY, PORT: '70000' }, 'PORT'],
+    [{ FLEET_MASTER_KEY: KEY, REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ FLEET_MASTER_KEY: KEY, FLEET_SECRET_TTL: 'forever' }, 'FLEET_SECRET_TTL'],
+    [{ FLEET_MASTER_KEY: KEY, FLEET_WEBHOOK_AUTO_APPROVE: 'maybe' }, 'FLEET_WEBHOOK_AUTO_APPROVE'],
+    [{ FLEET_MASTER_KEY: KEY, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ FLEET_MASTER_KEY: KEY, FLEET_PREFIX: 'a:b' }, 'FLEET_PREFIX'],
+    [
+      { FLEET_MASTER_KEY: KEY, FLEET_NOTIFY_WEBHOOK_URL: 'https://x.example/h' },
+      'FLEET_NOTIFY_WEBHOOK_SECRET',
+    ],
+  ])('refuses %j naming %s in one line', (env, variable) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message.startsWith(`${variable}: `)).toBe(true);
+    expect((error as ConfigError).message).not.toContain('\n');
+  });
+
+  it('allows a missing master key only when asked to', () => {
+    expect(loadConfig({}, { requireMasterKey: false }).masterKey).toBeUndefined();
+  });
+
+  it('splits several webhook secrets for rotation', () => {
+    expect(loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_WEBHOOK_SECRET: 'old, new' }).webhookSecrets).toEqual([
+      'old',
+      'new',
+    ]);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('72h')).toBe(259_200_000);
+    expect(parseDuration('15')).toBe(15_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('2d')).toBe(172_800_000);
+    expect(parseDuration('1w')).toBeUndefined();
+  });
+});

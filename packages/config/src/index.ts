@@ -1,0 +1,191 @@
+/**
+ * certfleet's configuration: every environment variable of API.md, parsed and
+ * validated in one function so that a bad value stops the start with one line.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    Object.setPrototypeOf(this, ConfigError.prototype);
+  }
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface FleetConfig {
+  /** Redis connection URL (redis:// or rediss://). */
+  redisUrl: string;
+  /** Key and queue prefix, written as a hash tag so Redis Cluster keeps it in one slot. */
+  prefix: string;
+  /** Path of the inventory YAML. */
+  inventoryPath: string;
+  /** Path of the principals YAML. */
+  authPath: string;
+  /** 32-byte key sealing secrets at rest; undefined only where the caller allows it (demo). */
+  masterKey: Buffer | undefined;
+  /** HMAC keys accepted for inbound ticket webhooks (several during rotation). */
+  webhookSecrets: string[];
+  /** Targets one worker process handles at once. */
+  concurrency: number;
+  /** Attempts per target for transient failures. */
+  retryAttempts: number;
+  /** Base delay of the exponential backoff between attempts. */
+  retryBackoffMs: number;
+  /** How long SIGTERM waits for running targets. */
+  shutdownTimeoutMs: number;
+  /** A signed webhook's approvedBy queues the job at once. */
+  webhookAutoApprove: boolean;
+  /** How long a job that ended with failures keeps its sealed secret. */
+  secretTtlMs: number;
+  /** Mutating requests per minute per principal. */
+  rateLimit: number;
+  /** BullMQ lock duration: how soon a dead worker's target is taken over. */
+  lockDurationMs: number;
+  /** Largest decoded PFX accepted at intake. */
+  maxPfxBytes: number;
+  /** Largest KDF iteration count accepted in a PFX, checked before deriving anything. */
+  maxKdfIterations: number;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  notifyWebhookUrl: string | undefined;
+  notifyWebhookSecret: string | undefined;
+  notifySlackUrl: string | undefined;
+  smtpUrl: string | undefined;
+  emailFrom: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw))
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got '${raw}'`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got '${raw}'`);
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `72h`, `30m`, `15s`, `500ms`, `2d` or a bare number of seconds. */
+export function parseDuration(raw: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const raw = text(env, name) ?? fallback;
+  const value = parseDuration(raw);
+  if (value === undefined || value <= 0) {
+    throw new ConfigError(name, `must be a duration such as 72h, 30m or 45s, got '${raw}'`);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+/** Decodes a base64 master key, which must be exactly 32 bytes. */
+export function parseMasterKey(raw: string): Buffer {
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== raw.replace(/=+$/, '')) {
+    throw new ConfigError(
+      'FLEET_MASTER_KEY',
+      'must be 32 bytes in base64 (make one with: openssl rand -base64 32)',
+    );
+  }
+  return key;
+}
+
+export interface LoadConfigOptions {
+  /** Whether a missing FLEET_MASTER_KEY is allowed (the demo makes its own). */
+  requireMasterKey?: boolean;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): FleetConfig {
+  const { requireMasterKey = true } = options;
+  const prefix = text(env, 'FLEET_PREFIX') ?? 'fleet';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
+    throw new ConfigError('FLEET_PREFIX', 'may hold letters, digits, _ and - only (1 to 64)');
+  }
+  const rawKey = text(env, 'FLEET_MASTER_KEY');
+  if (rawKey === undefined && requireMasterKey) {
+    throw new ConfigError('FLEET_MASTER_KEY', 'is required (make one with: openssl rand -base64 32)');
+  }
+  const logLevel = (text(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const notifyWebhookUrl = url(env, 'FLEET_NOTIFY_WEBHOOK_URL', ['http:', 'https:']);
+  const notifyWebhookSecret = text(env, 'FLEET_NOTIFY_WEBHOOK_SECRET');
+  if (notifyWebhookUrl && !notifyWebhookSecret) {
+    throw new ConfigError('FLEET_NOTIFY_WEBHOOK_SECRET', 'is required when FLEET_NOTIFY_WEBHOOK_URL is set');
+  }
+  return {
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    prefix,
+    inventoryPath: text(env, 'FLEET_INVENTORY') ?? './inventory.yaml',
+    authPath: text(env, 'FLEET_AUTH') ?? './auth.yaml',
+    masterKey: rawKey === undefined ? undefined : parseMasterKey(rawKey),
+    webhookSecrets: (text(env, 'FLEET_WEBHOOK_SECRET') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+    concurrency: integer(env, 'FLEET_CONCURRENCY', 16, 1, 1000),
+    retryAttempts: integer(env, 'FLEET_RETRY_ATTEMPTS', 5, 1, 100),
+    retryBackoffMs: integer(env, 'FLEET_RETRY_BACKOFF_MS', 2000, 1, 3_600_000),
+    shutdownTimeoutMs: integer(env, 'FLEET_SHUTDOWN_TIMEOUT', 30, 0, 3600) * 1000,
+    webhookAutoApprove: bool(env, 'FLEET_WEBHOOK_AUTO_APPROVE', false),
+    secretTtlMs: duration(env, 'FLEET_SECRET_TTL', '72h'),
+    rateLimit: integer(env, 'FLEET_RATE_LIMIT', 120, 1, 1_000_000),
+    lockDurationMs: integer(env, 'FLEET_LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
+    maxPfxBytes: integer(env, 'FLEET_MAX_PFX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxKdfIterations: integer(env, 'FLEET_MAX_KDF_ITERATIONS', 100_000, 1, 100_000_000),
+    host: text(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    logLevel,
+    notifyWebhookUrl,
+    notifyWebhookSecret,
+    notifySlackUrl: url(env, 'FLEET_NOTIFY_SLACK_URL', ['http:', 'https:']),
+    smtpUrl: url(env, 'FLEET_SMTP_URL', ['smtp:', 'smtps:']),
+    emailFrom: text(env, 'FLEET_NOTIFY_EMAIL_FROM'),
+  };
+}
+
+export { createLogger, runMain, REDACT_PATHS, StartError } from './runtime.js';
+export type { Running } from './runtime.js';

@@ -1,0 +1,220 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Type, type Static } from 'typebox';
+import Value from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+
+export type Platform = 'linux' | 'windows';
+
+/** One front-end server as the worker reaches it. */
+export interface FrontEnd {
+  name: string;
+  host: string;
+  port: number;
+  /** Pinned host key: an OpenSSH public key line or a `SHA256:<base64>` fingerprint. */
+  hostKey: string;
+  username: string;
+  privateKeyPath: string;
+}
+
+export interface Environment {
+  name: string;
+  platform: Platform;
+  installDir: string;
+  owner?: string;
+  frontEnds: FrontEnd[];
+}
+
+export interface Inventory {
+  /** Where it was read from, for messages. */
+  source: string;
+  environments: Environment[];
+}
+
+export class InventoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InventoryError';
+    Object.setPrototypeOf(this, InventoryError.prototype);
+  }
+}
+
+const NAME = '^[a-z0-9][a-z0-9-]{0,62}$';
+const HOST = '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$';
+const HOST_KEY =
+  '^((ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com) [A-Za-z0-9+/]+={0,3}( .*)?|SHA256:[A-Za-z0-9+/]{43}=?)$';
+
+const SshDefaults = Type.Object(
+  {
+    username: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    privateKeyPath: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const FrontEndSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME }),
+    host: Type.String({ pattern: HOST }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    hostKey: Type.String({ pattern: HOST_KEY }),
+    username: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })),
+    privateKeyPath: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const EnvironmentSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME }),
+    platform: Type.Union([Type.Literal('linux'), Type.Literal('windows')]),
+    installDir: Type.String({ minLength: 1, maxLength: 200 }),
+    owner: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$' })),
+    frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const InventorySchema = Type.Object(
+  {
+    defaults: Type.Optional(
+      Type.Object({ ssh: Type.Optional(SshDefaults) }, { additionalProperties: false }),
+    ),
+    environments: Type.Array(EnvironmentSchema),
+  },
+  { additionalProperties: false },
+);
+
+type RawInventory = Static<typeof InventorySchema>;
+
+/** Renders a JSON pointer like `/environments/1/installDir` as `environments[1].installDir`. */
+function fieldOf(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join('');
+}
+
+const LINUX_DIR = /^\/(?:[A-Za-z0-9._-]+\/?)*$/;
+const WINDOWS_DIR = /^[A-Za-z]:\\(?:[A-Za-z0-9 ._-]+\\?)*$/;
+
+/** Whether an install directory is absolute for its platform (and free of `..`). */
+export function isValidInstallDir(platform: Platform, dir: string): boolean {
+  if (dir.split(/[\\/]/).includes('..')) return false;
+  return platform === 'linux' ? LINUX_DIR.test(dir) : WINDOWS_DIR.test(dir);
+}
+
+/** Validates inventory YAML text; errors name the file and the field. */
+export function parseInventory(text: string, source = 'inventory'): Inventory {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InventoryError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!Value.Check(InventorySchema, doc)) {
+    const first = [...Value.Errors(InventorySchema, doc)].find((e) => e.keyword !== 'boolean');
+    const where = first ? fieldOf(first.instancePath) || '(top level)' : '(top level)';
+    let message = first?.message ?? 'is not valid';
+    if (first?.keyword === 'additionalProperties') {
+      const extra = (first.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+      message = `unknown field ${extra.map((e) => `'${e}'`).join(', ')}`;
+    } else if (first?.keyword === 'required') {
+      const missing = (first.params as { requiredProperties?: string[] }).requiredProperties ?? [];
+      message = `missing ${missing.map((e) => `'${e}'`).join(', ')}`;
+    } else if (where.endsWith('.hostKey')) {
+      message = 'must be an OpenSSH public key line (ssh-ed25519 AAAA…) or a SHA256:<base64> fingerprint';
+    } else if (where.endsWith('.platform')) {
+      message = 'must be windows or linux';
+    }
+    throw new InventoryError(`${source}: ${where}: ${message}`);
+  }
+  return resolve(doc, source);
+}
+
+function resolve(raw: RawInventory, source: string): Inventory {
+  const defaults = raw.defaults?.ssh ?? {};
+  const seenEnv = new Set<string>();
+  const environments = raw.environments.map((env, i): Environment => {
+    const at = `${source}: environments[${i}]`;
+    if (seenEnv.has(env.name)) throw new InventoryError(`${at}.name: duplicate environment '${env.name}'`);
+    seenEnv.add(env.name);
+    if (!isValidInstallDir(env.platform, env.installDir)) {
+      const example = env.platform === 'linux' ? '/srv/fleet-certs' : 'D:\\Certificates';
+      throw new InventoryError(
+        `${at}.installDir: must be an absolute ${env.platform} path such as ${example}, got '${env.installDir}'`,
+      );
+    }
+    if (env.owner !== undefined && env.platform !== 'linux') {
+      throw new InventoryError(`${at}.owner: only linux environments take an owner`);
+    }
+    const seenFe = new Set<string>();
+    const frontEnds = env.frontEnds.map((fe, j): FrontEnd => {
+      const feAt = `${at}.frontEnds[${j}]`;
+      if (seenFe.has(fe.name)) throw new InventoryError(`${feAt}.name: duplicate front-end '${fe.name}'`);
+      seenFe.add(fe.name);
+      const username = fe.username ?? defaults.username;
+      const privateKeyPath = fe.privateKeyPath ?? defaults.privateKeyPath;
+      if (!username) throw new InventoryError(`${feAt}.username: missing (here or in defaults.ssh)`);
+      if (!privateKeyPath) {
+        throw new InventoryError(`${feAt}.privateKeyPath: missing (here or in defaults.ssh)`);
+      }
+      return {
+        name: fe.name,
+        host: fe.host,
+        port: fe.port ?? defaults.port ?? 22,
+        hostKey: fe.hostKey.trim(),
+        username,
+        privateKeyPath: path.resolve(path.dirname(source), privateKeyPath),
+      };
+    });
+    return {
+      name: env.name,
+      platform: env.platform,
+      installDir: env.installDir,
+      ...(env.owner === undefined ? {} : { owner: env.owner }),
+      frontEnds,
+    };
+  });
+  return { source, environments };
+}
+
+/** Reads and validates the inventory file. */
+export async function loadInventory(file: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InventoryError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseInventory(text, file);
+}
+
+/** Finds an environment by name. */
+export function findEnvironment(inventory: Inventory, name: string): Environment | undefined {
+  return inventory.environments.find((e) => e.name === name);
+}
+
+/** The inventory in force; a reload that fails keeps the old one. */
+export class InventoryHolder {
+  constructor(
+    private inventory: Inventory,
+    private readonly file: string,
+  ) {}
+
+  get current(): Inventory {
+    return this.inventory;
+  }
+
+  /** Re-reads the file; throws InventoryError (and keeps the old inventory) when it is bad. */
+  async reload(): Promise<Inventory> {
+    this.inventory = await loadInventory(this.file);
+    return this.inventory;
+  }
+
+  static async open(file: string): Promise<InventoryHolder> {
+    return new InventoryHolder(await loadInventory(file), file);
+  }
+}

@@ -1,0 +1,118 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InventoryError, InventoryHolder, isValidInstallDir, parseInventory } from './index.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+
+const good = `
+defaults:
+  ssh: { username: fleet, port: 22, privateKeyPath: /etc/certfleet/id_ed25519 }
+environments:
+  - name: acme-prd
+    platform: windows
+    installDir: 'D:\\Certificates'
+    frontEnds:
+      - { name: fe-1, host: fe-1.acme-prd.example, hostKey: ${KEY} }
+      - { name: fe-2, host: 127.0.10.2, port: 2222, hostKey: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' }
+  - name: acme-qa
+    platform: linux
+    installDir: /srv/fleet-certs
+    owner: www-data
+    frontEnds:
+      - { name: fe-1, host: 127.0.10.3, hostKey: ${KEY}, username: deploy }
+`;
+
+function errorOf(text: string): string {
+  try {
+    parseInventory(text, 'inv.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(InventoryError);
+    return (err as Error).message;
+  }
+  throw new Error('expected an InventoryError');
+}
+
+describe('parseInventory', () => {
+  it('resolves defaults for every front-end', () => {
+    const inv = parseInventory(good, 'inv.yaml');
+    expect(inv.environments.map((e) => e.name)).toEqual(['acme-prd', 'acme-qa']);
+    expect(inv.environments[0]!.frontEnds[0]).toEqual({
+      name: 'fe-1',
+      host: 'fe-1.acme-prd.example',
+      port: 22,
+      hostKey: KEY,
+      username: 'fleet',
+      privateKeyPath: '/etc/certfleet/id_ed25519',
+    });
+    expect(inv.environments[0]!.frontEnds[1]!.port).toBe(2222);
+    expect(inv.environments[1]!.frontEnds[0]!.username).toBe('deploy');
+    expect(inv.environments[1]!.owner).toBe('www-data');
+  });
+
+  it('names the file and field of a front-end without a host key', () => {
+    const text = good.replace(`, hostKey: ${KEY}, username: deploy`, ', username: deploy');
+    expect(errorOf(text)).toBe("inv.yaml: environments[1].frontEnds[0]: missing 'hostKey'");
+  });
+
+  it('refuses a host key that is not a key line or fingerprint', () => {
+    expect(errorOf(good.replace(`hostKey: ${KEY}, username`, 'hostKey: trust-me, username'))).toMatch(
+      /^inv\.yaml: environments\[1\]\.frontEnds\[0\]\.hostKey: must be an OpenSSH public key line/,
+    );
+  });
+
+  it('refuses duplicate environments and front-ends', () => {
+    expect(errorOf(good.replace('name: acme-qa', 'name: acme-prd'))).toBe(
+      "inv.yaml: environments[1].name: duplicate environment 'acme-prd'",
+    );
+    expect(errorOf(good.replace('name: fe-2', 'name: fe-1'))).toBe(
+      "inv.yaml: environments[0].frontEnds[1].name: duplicate front-end 'fe-1'",
+    );
+  });
+
+  it('refuses a relative install directory for the platform', () => {
+    expect(errorOf(good.replace('/srv/fleet-certs', 'srv/fleet-certs'))).toMatch(
+      /^inv\.yaml: environments\[1\]\.installDir: must be an absolute linux path/,
+    );
+    expect(errorOf(good.replace("'D:\\Certificates'", '/srv/x'))).toMatch(
+      /^inv\.yaml: environments\[0\]\.installDir: must be an absolute windows path/,
+    );
+  });
+
+  it('refuses an unknown platform and unknown fields', () => {
+    expect(errorOf(good.replace('platform: linux', 'platform: solaris'))).toBe(
+      'inv.yaml: environments[1].platform: must be windows or linux',
+    );
+    expect(errorOf(good.replace('owner: www-data', 'owner: www-data\n    colour: blue'))).toBe(
+      "inv.yaml: environments[1]: unknown field 'colour'",
+    );
+  });
+
+  it('refuses YAML that does not parse', () => {
+    expect(errorOf('environments: [')).toMatch(/^inv\.yaml: not valid YAML/);
+  });
+
+  it('checks install directories', () => {
+    expect(isValidInstallDir('linux', '/srv/certs')).toBe(true);
+    expect(isValidInstallDir('linux', '/srv/../etc')).toBe(false);
+    expect(isValidInstallDir('linux', '/srv/$(id)')).toBe(false);
+    expect(isValidInstallDir('windows', 'D:\\Certificates')).toBe(true);
+    expect(isValidInstallDir('windows', 'D:\\Cert"s')).toBe(false);
+  });
+});
+
+describe('InventoryHolder', () => {
+  it('keeps the old inventory when a reload is refused', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'inv-'));
+    const file = path.join(dir, 'inventory.yaml');
+    await writeFile(file, good);
+    const holder = await InventoryHolder.open(file);
+    await writeFile(file, good.replace('platform: linux', 'platform: nope'));
+    await expect(holder.reload()).rejects.toThrow(/platform: must be windows or linux/);
+    expect(holder.current.environments).toHaveLength(2);
+    await writeFile(file, good.replace(/  - name: acme-qa[\s\S]*$/, ''));
+    await holder.reload();
+    expect(holder.current.environments.map((e) => e.name)).toEqual(['acme-prd']);
+  });
+});

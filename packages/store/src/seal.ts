@@ -1,0 +1,52 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { SecretBundle } from './types.js';
+
+const VERSION = 1;
+
+export class SealError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SealError';
+    Object.setPrototypeOf(this, SealError.prototype);
+  }
+}
+
+/** AES-256-GCM with the job id as additional data, so a sealed blob cannot be moved to another job. */
+export function seal(key: Buffer, jobId: string, bundle: SecretBundle): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(jobId, 'utf8'));
+  const plain = Buffer.from(
+    JSON.stringify({
+      pfx: bundle.pfx.toString('base64'),
+      password: bundle.password,
+      caChain: bundle.caChain.map((c) => c.toString('base64')),
+    }),
+    'utf8',
+  );
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  plain.fill(0);
+  return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+}
+
+export function unseal(key: Buffer, jobId: string, sealed: Buffer): SecretBundle {
+  if (sealed.length < 1 + 12 + 16 || sealed[0] !== VERSION) throw new SealError('sealed secret is malformed');
+  const iv = sealed.subarray(1, 13);
+  const tag = sealed.subarray(13, 29);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(jobId, 'utf8'));
+  decipher.setAuthTag(tag);
+  let plain: Buffer;
+  try {
+    plain = Buffer.concat([decipher.update(sealed.subarray(29)), decipher.final()]);
+  } catch {
+    throw new SealError('sealed secret cannot be opened: wrong FLEET_MASTER_KEY or tampered data');
+  }
+  const parsed = JSON.parse(plain.toString('utf8')) as { pfx: string; password: string; caChain: string[] };
+  plain.fill(0);
+  return {
+    pfx: Buffer.from(parsed.pfx, 'base64'),
+    password: parsed.password,
+    caChain: parsed.caChain.map((c) => Buffer.from(c, 'base64')),
+  };
+}

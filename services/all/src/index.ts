@@ -1,0 +1,31 @@
+import type { FleetConfig, Running } from '@certfleet/config';
+import { startApi, type RunningApi } from '@certfleet/api';
+import { startNotifier } from '@certfleet/notifier';
+import { startWorker } from '@certfleet/worker';
+import type { Logger } from 'pino';
+
+export interface RunningAll extends Running {
+  api: RunningApi;
+}
+
+/** api + worker + notifier in one process, for a single machine. */
+export async function startAll(config: FleetConfig, logger: Logger): Promise<RunningAll> {
+  const worker = await startWorker(config, logger.child({ service: 'worker' }));
+  const notifier = await startNotifier(config, logger.child({ service: 'notifier' }));
+  let api: RunningApi;
+  try {
+    api = await startApi(config, logger.child({ service: 'api' }));
+  } catch (err) {
+    await Promise.allSettled([worker.close(), notifier.close()]);
+    throw err;
+  }
+  return {
+    api,
+    async close() {
+      // Stop taking requests first, then let running targets finish, then reports.
+      await api.close();
+      await worker.close();
+      await notifier.close();
+    },
+  };
+}

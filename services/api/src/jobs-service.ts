@@ -1,0 +1,158 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { CertError, inspectPfx } from '@certfleet/certs';
+import type { FleetConfig } from '@certfleet/config';
+import type { Inventory } from '@certfleet/inventory';
+import type { FleetQueues } from '@certfleet/jobs';
+import type { FleetStore, Job, JobRecord } from '@certfleet/store';
+import { ApiError, conflict, notFound } from './errors.js';
+import { computePlan } from './plan.js';
+import type { SubmitBody } from './schemas.js';
+
+export interface JobsDeps {
+  config: FleetConfig;
+  store: FleetStore;
+  queues: FleetQueues;
+  inventory: () => Inventory;
+}
+
+/** Time-ordered, unguessable job ids. */
+export function newJobId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The certs package's refusals become API errors with their own status and code. */
+function asApiError(err: unknown): never {
+  if (err instanceof CertError) throw new ApiError(err.statusCode, err.code, err.message);
+  throw err;
+}
+
+/**
+ * Intake: inspect the PFX, resolve the plan, check rotation, then store the job
+ * and its sealed secret. Nothing is queued: the job waits for approval.
+ */
+export async function submitJob(
+  deps: JobsDeps,
+  submittedBy: string,
+  body: SubmitBody,
+  source: JobRecord['source'],
+  id = newJobId(),
+): Promise<Job> {
+  const inventory = deps.inventory();
+  // Unknown environments are refused before any PFX work: it is the cheaper check.
+  computePlan(inventory, body.environments, body.name, '', '');
+  const inspected = await inspectPfx(
+    {
+      pfx: Buffer.from(body.pfx, 'base64'),
+      password: body.password,
+      caCertificates: body.caCertificates ?? [],
+      normalize: body.normalize ?? true,
+    },
+    { maxBytes: deps.config.maxPfxBytes, maxIterations: deps.config.maxKdfIterations },
+  ).catch(asApiError);
+  const cert = inspected.certificate;
+  const pfxSha256 = sha256(inspected.pfx);
+  const plan = computePlan(inventory, body.environments, body.name, cert.fingerprintSha256, pfxSha256);
+
+  for (const env of body.environments) {
+    const existing = await deps.store.getEnvCertificate(env, body.name);
+    if (existing && existing.fingerprintSha256 !== cert.fingerprintSha256 && !body.replace) {
+      throw conflict(
+        'conflict',
+        `'${body.name}' in ${env} already holds another certificate (${existing.subject}, ` +
+          `fingerprint ${existing.fingerprintSha256.slice(0, 16)}…); send replace: true to rotate it`,
+      );
+    }
+  }
+
+  const now = new Date().toISOString();
+  const record: JobRecord = {
+    id,
+    ticket: body.ticket,
+    name: body.name,
+    environments: body.environments,
+    status: 'pending_approval',
+    source,
+    submittedBy,
+    approvedBy: null,
+    rejectedBy: null,
+    rejectReason: null,
+    createdAt: now,
+    updatedAt: now,
+    planHash: plan.hash,
+    replace: body.replace ?? false,
+    round: 1,
+    certificate: cert,
+    paths: plan.paths,
+    notify: body.notify ?? {},
+    pfxSha256,
+  };
+  const job = await deps.store.createJob(
+    record,
+    plan.targets,
+    { pfx: inspected.pfx, password: body.password, caChain: inspected.caChain },
+    deps.config.secretTtlMs,
+  );
+  await deps.store.audit({
+    actor: submittedBy,
+    action: 'submit',
+    jobId: id,
+    detail: { ticket: body.ticket, name: body.name, environments: body.environments, source },
+  });
+  return job;
+}
+
+/** Four eyes, bound to the plan: the approver is not the submitter and the inventory has not moved. */
+export async function approveJob(deps: JobsDeps, approver: string, id: string): Promise<Job> {
+  const job = await deps.store.getJob(id);
+  if (!job) throw notFound(`no job ${id}`);
+  if (job.status !== 'pending_approval') {
+    throw conflict('conflict', `job ${id} is ${job.status}; only a job pending approval can be approved`);
+  }
+  if (job.submittedBy === approver) {
+    throw conflict('self_approval', `${approver} submitted job ${id}; another approver must approve it`);
+  }
+  let planHash: string;
+  try {
+    planHash = computePlan(
+      deps.inventory(),
+      job.environments,
+      job.name,
+      job.certificate.fingerprintSha256,
+      job.pfxSha256,
+    ).hash;
+  } catch {
+    planHash = '';
+  }
+  if (planHash !== job.planHash) {
+    throw conflict(
+      'plan_changed',
+      `the inventory of ${job.environments.join(', ')} changed since job ${id} was submitted; submit it again`,
+    );
+  }
+  if (!(await deps.store.hasSecret(id))) {
+    throw conflict('conflict', `the sealed certificate of job ${id} has expired; submit it again`);
+  }
+  const moved = await deps.store.transition(id, ['pending_approval'], 'queued', { approvedBy: approver });
+  if (!moved.ok) throw conflict('conflict', `job ${id} is no longer pending approval`);
+  await deps.store.persistSecret(id);
+  try {
+    await deps.queues.addInstallFlow(
+      id,
+      1,
+      job.targets.map((t) => ({ id: t.id })),
+    );
+  } catch {
+    // Hand the job back rather than leave it queued with nothing in the queue.
+    await deps.store
+      .transition(id, ['queued'], 'pending_approval', { approvedBy: null })
+      .catch(() => undefined);
+    await deps.store.expireSecret(id, deps.config.secretTtlMs).catch(() => undefined);
+    throw new ApiError(503, 'unavailable', 'the queue is unreachable; approve again in a moment');
+  }
+  await deps.store.audit({ actor: approver, action: 'approve', jobId: id });
+  return moved.job;
+}

@@ -1,0 +1,112 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Type } from 'typebox';
+import Value from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+
+export type Role = 'operator' | 'approver' | 'admin';
+
+export interface Principal {
+  name: string;
+  roles: Role[];
+  tokenSha256: string;
+}
+
+export class PrincipalsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PrincipalsError';
+    Object.setPrototypeOf(this, PrincipalsError.prototype);
+  }
+}
+
+const PrincipalsSchema = Type.Object(
+  {
+    principals: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$' }),
+          roles: Type.Array(
+            Type.Union([Type.Literal('operator'), Type.Literal('approver'), Type.Literal('admin')]),
+            {
+              minItems: 1,
+            },
+          ),
+          tokenSha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Validates principals YAML; errors name the file and the field. */
+export function parsePrincipals(text: string, source = 'auth'): Principal[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new PrincipalsError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!Value.Check(PrincipalsSchema, doc)) {
+    const first = [...Value.Errors(PrincipalsSchema, doc)].find((e) => e.keyword !== 'boolean');
+    const where = (first?.instancePath ?? '')
+      .replace(/\/(\d+)/g, '[$1]')
+      .replace(/\//g, '.')
+      .replace(/^\./, '');
+    const hint = where.endsWith('tokenSha256')
+      ? ' (hex SHA-256 of the token: printf %s TOKEN | sha256sum)'
+      : '';
+    throw new PrincipalsError(
+      `${source}: ${where || '(top level)'}: ${first?.message ?? 'is not valid'}${hint}`,
+    );
+  }
+  const seen = new Set<string>();
+  const hashes = new Set<string>();
+  return doc.principals.map((p, i) => {
+    if (seen.has(p.name))
+      throw new PrincipalsError(`${source}: principals[${i}].name: duplicate '${p.name}'`);
+    const hash = p.tokenSha256.toLowerCase();
+    if (hashes.has(hash)) {
+      throw new PrincipalsError(
+        `${source}: principals[${i}].tokenSha256: the same token is given to two principals`,
+      );
+    }
+    seen.add(p.name);
+    hashes.add(hash);
+    return { name: p.name, roles: [...new Set(p.roles)], tokenSha256: hash };
+  });
+}
+
+export async function loadPrincipals(file: string): Promise<Principal[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new PrincipalsError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parsePrincipals(text, file);
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Finds the principal holding a bearer token. Every principal is compared, in
+ * constant time, so the answer's timing says nothing about which hash was close.
+ */
+export function authenticate(principals: readonly Principal[], token: string): Principal | undefined {
+  const presented = Buffer.from(sha256Hex(token), 'hex');
+  let found: Principal | undefined;
+  for (const p of principals) {
+    if (timingSafeEqual(presented, Buffer.from(p.tokenSha256, 'hex'))) found ??= p;
+  }
+  return found;
+}
+
+/** admin holds every role. */
+export function hasRole(principal: Principal, roles: readonly Role[]): boolean {
+  return principal.roles.includes('admin') || roles.some((r) => principal.roles.includes(r));
+}

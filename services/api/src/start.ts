@@ -1,0 +1,53 @@
+import { StartError, type FleetConfig, type Running } from '@certfleet/config';
+import { InventoryHolder } from '@certfleet/inventory';
+import { FleetQueues, createRedis } from '@certfleet/jobs';
+import { FleetStore } from '@certfleet/store';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { loadPrincipals, type Principal } from './principals.js';
+
+export interface RunningApi extends Running {
+  app: FastifyInstance;
+  /** Where it listens, e.g. http://127.0.0.1:8080 */
+  url: string;
+}
+
+/** Opens Redis, loads inventory and principals, builds the app and listens. */
+export async function startApi(config: FleetConfig, logger: Logger): Promise<RunningApi> {
+  if (!config.masterKey) throw new StartError('FLEET_MASTER_KEY: is required');
+  const inventory = await InventoryHolder.open(config.inventoryPath);
+  let principals: Principal[] = await loadPrincipals(config.authPath);
+  const redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
+  const store = new FleetStore(redis, { prefix: config.prefix, masterKey: config.masterKey });
+  const queues = new FleetQueues(redis, {
+    prefix: config.prefix,
+    attempts: config.retryAttempts,
+    backoffMs: config.retryBackoffMs,
+  });
+  const app = await buildApp(
+    { config, store, queues, redis, inventory: () => inventory.current, principals: () => principals },
+    { fastify: { loggerInstance: logger } },
+  );
+  const onHup = (): void => {
+    Promise.all([inventory.reload(), loadPrincipals(config.authPath)])
+      .then(([inv, p]) => {
+        principals = p;
+        logger.info({ environments: inv.environments.length, principals: p.length }, 'reloaded on SIGHUP');
+      })
+      .catch((err: Error) => logger.error(`reload refused, the old files stay in force: ${err.message}`));
+  };
+  process.on('SIGHUP', onHup);
+  const url = await app.listen({ host: config.host, port: config.port });
+  return {
+    app,
+    url,
+    async close() {
+      process.off('SIGHUP', onHup);
+      await app.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,8 @@
+import { runMain } from '@certfleet/config';
+import { startNotifier } from './start.js';
+
+await runMain('notifier', async (config, logger) => {
+  const notifier = await startNotifier(config, logger);
+  logger.info('notifier started');
+  return notifier;
+});

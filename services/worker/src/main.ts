@@ -1,0 +1,8 @@
+import { runMain } from '@certfleet/config';
+import { startWorker } from './start.js';
+
+await runMain('worker', async (config, logger) => {
+  const worker = await startWorker(config, logger);
+  logger.info({ concurrency: config.concurrency }, 'worker started');
+  return worker;
+});

@@ -1,0 +1,246 @@
+/**
+ * A whole certfleet on one machine for tests and the demo: inventory and
+ * principals files, configuration, the services in-process, an HTTP client and
+ * a webhook receiver. Nothing here mocks Redis, BullMQ or SSH.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sha256Hex } from '@certfleet/api';
+import { loadConfig, type FleetConfig } from '@certfleet/config';
+import { startAll, type RunningAll } from '@certfleet/all';
+import { pino, type Logger } from 'pino';
+import { stringify } from 'yaml';
+
+export interface HarnessHost {
+  name: string;
+  address: string;
+  port: number;
+  hostKeyLine: string;
+}
+
+export interface HarnessEnvironment {
+  name: string;
+  platform: 'linux' | 'windows';
+  installDir: string;
+  owner?: string;
+  hosts: HarnessHost[];
+}
+
+export interface HarnessPrincipal {
+  name: string;
+  roles: ('operator' | 'approver' | 'admin')[];
+}
+
+export interface StackOptions {
+  environments: HarnessEnvironment[];
+  username: string;
+  privateKeyPath: string;
+  principals?: HarnessPrincipal[];
+  /** Extra environment variables (FLEET_*), over the harness defaults. */
+  env?: Record<string, string>;
+  logger?: Logger;
+}
+
+export const DEFAULT_PRINCIPALS: HarnessPrincipal[] = [
+  { name: 'alice', roles: ['operator'] },
+  { name: 'bob', roles: ['approver'] },
+  { name: 'carol', roles: ['admin'] },
+  { name: 'ticket-bot', roles: ['operator'] },
+];
+
+export interface Stack {
+  dir: string;
+  config: FleetConfig;
+  running: RunningAll;
+  url: string;
+  tokens: Record<string, string>;
+  inventoryPath: string;
+  logger: Logger;
+  /** Calls the API as a principal (or anonymously). */
+  request(
+    principal: string | null,
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Polls a job until its status is final. */
+  waitForJob(id: string, timeoutMs?: number, onUpdate?: (job: any) => void): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  writeInventory(environments: HarnessEnvironment[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function inventoryYaml(
+  environments: HarnessEnvironment[],
+  username: string,
+  privateKeyPath: string,
+): string {
+  return stringify({
+    defaults: { ssh: { username, port: 22, privateKeyPath } },
+    environments: environments.map((e) => ({
+      name: e.name,
+      platform: e.platform,
+      installDir: e.installDir,
+      ...(e.owner ? { owner: e.owner } : {}),
+      frontEnds: e.hosts.map((h) => ({
+        name: h.name,
+        host: h.address,
+        port: h.port,
+        hostKey: h.hostKeyLine,
+      })),
+    })),
+  });
+}
+
+const FINAL = ['completed', 'partially_failed', 'failed', 'rejected'];
+
+/** Starts api + worker + notifier in this process against real Redis and the given front-ends. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-stack-'));
+  const principals = options.principals ?? DEFAULT_PRINCIPALS;
+  const tokens: Record<string, string> = {};
+  for (const p of principals) tokens[p.name] = `cf_${randomBytes(18).toString('base64url')}`;
+  const authPath = path.join(dir, 'auth.yaml');
+  await writeFile(
+    authPath,
+    stringify({ principals: principals.map((p) => ({ ...p, tokenSha256: sha256Hex(tokens[p.name]!) })) }),
+  );
+  const inventoryPath = path.join(dir, 'inventory.yaml');
+  const writeInventory = (envs: HarnessEnvironment[]): Promise<void> =>
+    writeFile(inventoryPath, inventoryYaml(envs, options.username, options.privateKeyPath));
+  await writeInventory(options.environments);
+  const config = loadConfig({
+    REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    FLEET_PREFIX: `test-${randomBytes(6).toString('hex')}`,
+    FLEET_MASTER_KEY: randomBytes(32).toString('base64'),
+    FLEET_INVENTORY: inventoryPath,
+    FLEET_AUTH: authPath,
+    FLEET_RETRY_ATTEMPTS: '2',
+    FLEET_RETRY_BACKOFF_MS: '200',
+    FLEET_LOCK_DURATION_MS: '5000',
+    PORT: '0',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
+    ...options.env,
+  });
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const running = await startAll(config, logger);
+  const url = running.api.url;
+
+  const request: Stack['request'] = async (principal, method, route, body) => {
+    const headers: Record<string, string> = {};
+    if (principal) headers['authorization'] = `Bearer ${tokens[principal] ?? principal}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed };
+  };
+
+  const waitForJob: Stack['waitForJob'] = async (id, timeoutMs = 90_000, onUpdate) => {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const { status, body } = await request(principals[0]!.name, 'GET', `/v1/jobs/${id}`);
+      if (status !== 200) throw new Error(`GET job ${id} answered ${status}: ${JSON.stringify(body)}`);
+      const snapshot = JSON.stringify(body.targets) + body.status;
+      if (snapshot !== last && onUpdate) onUpdate(body);
+      last = snapshot;
+      if (FINAL.includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  };
+
+  return {
+    dir,
+    config,
+    running,
+    url,
+    tokens,
+    inventoryPath,
+    logger,
+    request,
+    waitForJob,
+    writeInventory,
+    async stop() {
+      await running.close();
+      const { createRedis } = await import('@certfleet/jobs');
+      const redis = createRedis(config.redisUrl);
+      // Leave nothing of this run in the shared Redis.
+      const keys = await redis.keys(`{${config.prefix}}:*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      redis.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface Receiver {
+  url: string;
+  received: ReceivedRequest[];
+  /** Answers with this status (default 200). */
+  respondWith(status: number): void;
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  close(): Promise<void>;
+}
+
+/** A real HTTP receiver on loopback that records what it gets. */
+export async function startReceiver(): Promise<Receiver> {
+  const received: ReceivedRequest[] = [];
+  let status = 200;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.statusCode = status;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    respondWith(s) {
+      status = s;
+    },
+    async waitFor(count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (Date.now() > deadline) throw new Error(`receiver got ${received.length} of ${count} requests`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return received;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
