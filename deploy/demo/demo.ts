@@ -143,6 +143,7 @@ async function main(): Promise<void> {
         REDIS_URL: redis.url,
         FLEET_NOTIFY_WEBHOOK_URL: receiver.url,
         FLEET_NOTIFY_WEBHOOK_SECRET: 'demo-webhook-secret',
+        FLEET_PREFIX: `demo-${process.pid}`,
         LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
       },
     });

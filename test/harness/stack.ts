@@ -46,7 +46,7 @@ export interface StackOptions {
 }
 
 export const DEFAULT_PRINCIPALS: HarnessPrincipal[] = [
-  { name: 'alice', roles: ['operator'] },
+  { name: 'alice', roles: ['operator', 'approver'] },
   { name: 'bob', roles: ['approver'] },
   { name: 'carol', roles: ['admin'] },
   { name: 'ticket-bot', roles: ['operator'] },

@@ -111,7 +111,7 @@ describe('InventoryHolder', () => {
     await writeFile(file, good.replace('platform: linux', 'platform: nope'));
     await expect(holder.reload()).rejects.toThrow(/platform: must be windows or linux/);
     expect(holder.current.environments).toHaveLength(2);
-    await writeFile(file, good.replace(/  - name: acme-qa[\s\S]*$/, ''));
+    await writeFile(file, good.replace(/ {2}- name: acme-qa[\s\S]*$/, ''));
     await holder.reload();
     expect(holder.current.environments.map((e) => e.name)).toEqual(['acme-prd']);
   });

@@ -267,6 +267,34 @@ export class FleetStore {
     await this.redis.hset(this.registryKey(env), entry.name, JSON.stringify(entry));
   }
 
+  private webhookDeliveryKey(deliveryId: string): string {
+    return `${this.p}:webhook:${deliveryId}`;
+  }
+
+  /**
+   * Claims an inbound webhook delivery id for a job; answers the earlier claim when
+   * the id was seen before, so a repeated delivery never makes a second job.
+   */
+  async claimWebhookDelivery(
+    deliveryId: string,
+    bodySha256: string,
+    jobId: string,
+    ttlMs: number,
+  ): Promise<{ bodySha256: string; jobId: string } | undefined> {
+    const key = this.webhookDeliveryKey(deliveryId);
+    const claimed = await this.redis.set(key, JSON.stringify({ bodySha256, jobId }), 'PX', ttlMs, 'NX');
+    if (claimed === 'OK') return undefined;
+    const raw = await this.redis.get(key);
+    return raw ? (JSON.parse(raw) as { bodySha256: string; jobId: string }) : undefined;
+  }
+
+  /** Forgets a claim whose intake was refused, so a corrected delivery can be sent again. */
+  async releaseWebhookDelivery(deliveryId: string, jobId: string): Promise<void> {
+    const key = this.webhookDeliveryKey(deliveryId);
+    const raw = await this.redis.get(key);
+    if (raw && (JSON.parse(raw) as { jobId: string }).jobId === jobId) await this.redis.del(key);
+  }
+
   private deliveriesKey(id: string): string {
     return `${this.p}:job:${id}:deliveries`;
   }

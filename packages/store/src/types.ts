@@ -32,6 +32,8 @@ export interface TargetRecord {
 
 export interface NotifySinks {
   webhookUrl?: string;
+  /** A ticket system's callback (signed webhook, like webhookUrl). */
+  callbackUrl?: string;
   slackUrl?: string;
   email?: string[];
 }

@@ -8,9 +8,11 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import type { Redis } from 'ioredis';
 import { authPlugin, principalOf } from './auth.js';
 import { ApiError, invalid, notFound } from './errors.js';
-import { approveJob, submitJob } from './jobs-service.js';
+import { approveJob, rejectJob, retryJob, submitJob } from './jobs-service.js';
+import { webhookRoutes } from './webhook-route.js';
 import type { Principal } from './principals.js';
-import { JobParams, ListQuery, SubmitBody } from './schemas.js';
+import { AuditQuery, JobParams, ListQuery, RejectBody, SubmitBody } from './schemas.js';
+import rateLimit from '@fastify/rate-limit';
 
 export interface ApiDeps {
   config: FleetConfig;
@@ -19,6 +21,8 @@ export interface ApiDeps {
   redis: Redis;
   inventory: () => Inventory;
   principals: () => readonly Principal[];
+  /** Re-reads the inventory (and tells the workers to); throws with the reason when the file is bad. */
+  reloadInventory?: () => Promise<Inventory>;
 }
 
 export interface BuildOptions {
@@ -86,6 +90,21 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   );
 
   await app.register(authPlugin, { principals: deps.principals });
+  // Per principal, across every API instance (the counters live in Redis); GETs are not limited.
+  await app.register(rateLimit, {
+    global: false,
+    redis: deps.redis,
+    nameSpace: `{${deps.config.prefix}}:ratelimit:`,
+    hook: 'preHandler',
+    keyGenerator: (request) => request.principal?.name ?? `ip:${request.ip}`,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        429,
+        'rate_limited',
+        `more than ${context.max} changes a minute; try again in ${context.after}`,
+      ),
+  });
+  const limited = { rateLimit: { max: deps.config.rateLimit, timeWindow: 60_000 } };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -99,7 +118,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
 
   app.post(
     '/v1/jobs',
-    { config: { roles: ['operator'] }, schema: { body: SubmitBody } },
+    { config: { roles: ['operator'], ...limited }, schema: { body: SubmitBody } },
     async (request, reply) => {
       const job = await submitJob(deps, principalOf(request).name, request.body, 'api');
       return reply.status(201).send(job);
@@ -135,12 +154,60 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
 
   app.post(
     '/v1/jobs/:id/approve',
-    { config: { roles: ['approver'] }, schema: { params: JobParams } },
+    { config: { roles: ['approver'], ...limited }, schema: { params: JobParams } },
     async (request, reply) => {
       const job = await approveJob(deps, principalOf(request).name, request.params.id);
       return reply.status(202).send(job);
     },
   );
+
+  app.post(
+    '/v1/jobs/:id/reject',
+    { config: { roles: ['approver'], ...limited }, schema: { params: JobParams, body: RejectBody } },
+    async (request) => rejectJob(deps, principalOf(request).name, request.params.id, request.body.reason),
+  );
+
+  app.post(
+    '/v1/jobs/:id/retry',
+    { config: { roles: ['operator'], ...limited }, schema: { params: JobParams } },
+    async (request, reply) => {
+      const job = await retryJob(deps, principalOf(request).name, request.params.id);
+      return reply.status(202).send(job);
+    },
+  );
+
+  app.get(
+    '/v1/audit',
+    { config: { roles: ['approver'] }, schema: { querystring: AuditQuery } },
+    async (request) => {
+      const { job, limit } = request.query;
+      if (job && !(await deps.store.getRecord(job))) throw notFound(`no job ${job}`);
+      return { items: await deps.store.readAudit(job, limit ? Number(limit) : 500) };
+    },
+  );
+
+  app.post('/v1/inventory/reload', { config: { roles: ['admin'], ...limited } }, async () => {
+    if (!deps.reloadInventory)
+      throw new ApiError(503, 'unavailable', 'this instance cannot reload its inventory');
+    let inventory: Inventory;
+    try {
+      inventory = await deps.reloadInventory();
+    } catch (err) {
+      throw new ApiError(
+        422,
+        'inventory_invalid',
+        `the inventory was not reloaded, the old one stays in force: ${(err as Error).message}`,
+      );
+    }
+    return inventory.environments.map((e) => ({
+      name: e.name,
+      platform: e.platform,
+      installDir: e.installDir,
+      frontEnds: e.frontEnds.map((fe) => ({ name: fe.name, host: fe.host, port: fe.port })),
+    }));
+  });
+
+  await app.register(webhookRoutes, { deps, limited });
 
   app.get('/v1/environments', { config: { roles: ['operator', 'approver'] } }, async () => {
     const inventory = deps.inventory();

@@ -156,3 +156,75 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   await deps.store.audit({ actor: approver, action: 'approve', jobId: id });
   return moved.job;
 }
+
+/** Rejects a pending job with a reason; its sealed secret is deleted at once. */
+export async function rejectJob(deps: JobsDeps, approver: string, id: string, reason: string): Promise<Job> {
+  const job = await deps.store.getJob(id);
+  if (!job) throw notFound(`no job ${id}`);
+  const moved = await deps.store.transition(id, ['pending_approval'], 'rejected', {
+    rejectedBy: approver,
+    rejectReason: reason,
+  });
+  if (!moved.ok) {
+    throw conflict(
+      'conflict',
+      `job ${id} is ${moved.job?.status ?? job.status}; only a job pending approval can be rejected`,
+    );
+  }
+  await deps.store.deleteSecret(id);
+  await deps.store.audit({ actor: approver, action: 'reject', jobId: id, detail: { reason } });
+  await deps.queues.addNotify(id, job.round, 'rejected');
+  return moved.job;
+}
+
+/** Queues the failed targets of a finished job again, as a new round. */
+export async function retryJob(deps: JobsDeps, operator: string, id: string): Promise<Job> {
+  const job = await deps.store.getJob(id);
+  if (!job) throw notFound(`no job ${id}`);
+  if (job.status !== 'partially_failed' && job.status !== 'failed') {
+    throw conflict(
+      'conflict',
+      `job ${id} is ${job.status}; only a job that ended with failures can be retried`,
+    );
+  }
+  if (!(await deps.store.hasSecret(id))) {
+    throw conflict(
+      'conflict',
+      `the sealed certificate of job ${id} expired (FLEET_SECRET_TTL); submit the job again to install it`,
+    );
+  }
+  const round = job.round + 1;
+  const failed = job.targets.filter((t) => t.status === 'failed');
+  const moved = await deps.store.transition(id, ['partially_failed', 'failed'], 'queued', { round });
+  if (!moved.ok) throw conflict('conflict', `job ${id} changed state; look at it again`);
+  for (const t of failed) {
+    await deps.store.putTarget(id, {
+      ...t,
+      status: 'pending',
+      round,
+      attempts: 0,
+      error: null,
+      finishedAt: null,
+    });
+  }
+  await deps.store.persistSecret(id);
+  try {
+    await deps.queues.addInstallFlow(
+      id,
+      round,
+      failed.map((t) => ({ id: t.id })),
+    );
+  } catch {
+    for (const t of failed) await deps.store.putTarget(id, t).catch(() => undefined);
+    await deps.store.transition(id, ['queued'], job.status, { round: job.round }).catch(() => undefined);
+    await deps.store.expireSecret(id, deps.config.secretTtlMs).catch(() => undefined);
+    throw new ApiError(503, 'unavailable', 'the queue is unreachable; retry again in a moment');
+  }
+  await deps.store.audit({
+    actor: operator,
+    action: 'retry',
+    jobId: id,
+    detail: { round, targets: failed.map((t) => t.id) },
+  });
+  return (await deps.store.getJob(id)) ?? moved.job;
+}

@@ -36,6 +36,35 @@ const submitFields = {
 export const SubmitBody = Type.Object(submitFields, { additionalProperties: false });
 export type SubmitBody = Static<typeof SubmitBody>;
 
+const PERSON = '^[A-Za-z0-9._@-]{1,64}$';
+
+export const WebhookBody = Type.Object(
+  {
+    ...submitFields,
+    deliveryId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
+    requestedBy: Type.Optional(Type.String({ pattern: PERSON })),
+    approvedBy: Type.Optional(Type.String({ pattern: PERSON })),
+    callbackUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+export type WebhookBody = Static<typeof WebhookBody>;
+
+export const RejectBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+export type RejectBody = Static<typeof RejectBody>;
+
+export const AuditQuery = Type.Object(
+  {
+    job: Type.Optional(Type.String({ pattern: JOB_ID_PATTERN })),
+    limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]\\d{0,2}|1000)$' })),
+  },
+  { additionalProperties: false },
+);
+export type AuditQuery = Static<typeof AuditQuery>;
+
 export const JobParams = Type.Object(
   { id: Type.String({ pattern: JOB_ID_PATTERN }) },
   { additionalProperties: false },

@@ -147,7 +147,7 @@ export async function processTarget(deps: WorkerDeps, job: Job): Promise<Install
       });
     }
     if (failure.permanent) throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
-    throw new Error(`${failure.code}: ${failure.message}`);
+    throw new Error(`${failure.code}: ${failure.message}`, { cause: err });
   }
 }
 

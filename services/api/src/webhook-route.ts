@@ -1,0 +1,64 @@
+import { SIGNATURE_HEADER, verifySignature } from '@certfleet/jobs';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './app.js';
+import { ApiError, invalid } from './errors.js';
+import { WebhookBody } from './schemas.js';
+import { receiveTicketWebhook } from './webhook-service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+  }
+}
+
+export interface WebhookRouteOptions {
+  deps: ApiDeps;
+  limited: { rateLimit: { max: number; timeWindow: number } };
+}
+
+/**
+ * `POST /v1/webhooks/ticket`, in its own scope: the body is kept raw, the
+ * signature is checked over those exact bytes before anything else (401), and
+ * only then is the JSON parsed and validated (400).
+ */
+export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOptions): Promise<void> {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps } = opts;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    done(null, {});
+  });
+  app.post(
+    '/v1/webhooks/ticket',
+    {
+      config: opts.limited,
+      schema: { body: WebhookBody },
+      preValidation: async (request) => {
+        if (deps.config.webhookSecrets.length === 0) {
+          throw new ApiError(
+            503,
+            'webhook_disabled',
+            'ticket webhooks are off: set FLEET_WEBHOOK_SECRET to accept them',
+          );
+        }
+        const raw = request.rawBody ?? Buffer.alloc(0);
+        const check = verifySignature(
+          deps.config.webhookSecrets,
+          request.headers[SIGNATURE_HEADER] as string,
+          raw,
+        );
+        if (!check.ok) throw new ApiError(401, 'webhook_signature', check.reason);
+        try {
+          request.body = JSON.parse(raw.toString('utf8')) as typeof request.body;
+        } catch {
+          throw invalid('body: not valid JSON');
+        }
+      },
+    },
+    async (request, reply) => {
+      const result = await receiveTicketWebhook(deps, request.rawBody ?? Buffer.alloc(0), request.body);
+      return reply.status(result.created ? 201 : 200).send(result.job);
+    },
+  );
+}
