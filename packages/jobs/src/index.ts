@@ -74,6 +74,11 @@ export function keyPrefix(prefix: string): string {
   return `{${prefix}}`;
 }
 
+/** Pub/sub channel on which an inventory reload is announced to every process. */
+export function inventoryChannel(prefix: string): string {
+  return `${keyPrefix(prefix)}:events:inventory`;
+}
+
 /** One ioredis connection; BullMQ workers need maxRetriesPerRequest: null. */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {

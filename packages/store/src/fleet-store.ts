@@ -27,6 +27,9 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
+/** Upper bounds (seconds) of the install-duration histogram. */
+export const INSTALL_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+
 export interface ListQuery {
   status?: JobStatus;
   ticket?: string;
@@ -306,6 +309,32 @@ export class FleetStore {
 
   async isDelivered(id: string, key: string): Promise<boolean> {
     return (await this.redis.sismember(this.deliveriesKey(id), key)) === 1;
+  }
+
+  private get metricsKey(): string {
+    return `${this.p}:metrics`;
+  }
+
+  /** Adds to a fleet-wide counter (every process writes here; any API instance reads it). */
+  async countMetric(field: string, by = 1): Promise<void> {
+    await this.redis.hincrby(this.metricsKey, field, by).catch(() => undefined);
+  }
+
+  /** Records one target install's duration into the fleet-wide histogram. */
+  async observeInstallSeconds(seconds: number): Promise<void> {
+    const bucket = INSTALL_BUCKETS.find((b) => seconds <= b);
+    await this.redis
+      .multi()
+      .hincrby(this.metricsKey, `install:bucket:${bucket ?? '+Inf'}`, 1)
+      .hincrbyfloat(this.metricsKey, 'install:sum', seconds)
+      .hincrby(this.metricsKey, 'install:count', 1)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  async readMetrics(): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.metricsKey);
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
   }
 
   /** Appends to the audit stream: who, what, when, which job. Never key material. */

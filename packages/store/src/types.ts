@@ -94,4 +94,5 @@ export interface AuditEvent {
 export interface AuditEntry extends AuditEvent {
   id: string;
   at: string;
+  detail: Record<string, unknown>;
 }

@@ -2,17 +2,21 @@ import type { FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
 import type { FleetQueues } from '@certfleet/jobs';
 import type { FleetStore } from '@certfleet/store';
-import { isValidCursor } from '@certfleet/store';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
-import { authPlugin, principalOf } from './auth.js';
-import { ApiError, invalid, notFound } from './errors.js';
-import { approveJob, rejectJob, retryJob, submitJob } from './jobs-service.js';
-import { webhookRoutes } from './webhook-route.js';
-import type { Principal } from './principals.js';
-import { AuditQuery, JobParams, ListQuery, RejectBody, SubmitBody } from './schemas.js';
+import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { authPlugin } from './auth.js';
+import { ApiError } from './errors.js';
+import type { Principal } from './principals.js';
+import { adminRoutes } from './routes/admin.js';
+import { boardRoutes } from './routes/board.js';
+import { jobRoutes } from './routes/jobs.js';
+import { webhookRoutes } from './webhook-route.js';
 
 export interface ApiDeps {
   config: FleetConfig;
@@ -89,6 +93,30 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
       .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'certfleet',
+        version: '0.1.0',
+        description:
+          'Installs client certificates on every front-end of an environment. Errors are ' +
+          '`{ "error": "<code>", "message": "<what to do>" }`; see the README for every code.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'jobs', description: 'Install jobs: submit, approve, reject, retry, read' },
+        { name: 'webhooks', description: 'Signed ticket-system webhooks' },
+        { name: 'environments', description: 'Inventory and installed certificates' },
+        { name: 'audit', description: 'Who did what' },
+        { name: 'health', description: 'Liveness, readiness and metrics (no token)' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { principals: deps.principals });
   // Per principal, across every API instance (the counters live in Redis); GETs are not limited.
   await app.register(rateLimit, {
@@ -106,121 +134,26 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   });
   const limited = { rateLimit: { max: deps.config.rateLimit, timeWindow: 60_000 } };
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await deps.redis.ping();
-      return { status: 'ready' };
-    } catch {
-      return reply.status(503).send({ error: 'unavailable', message: 'Redis does not answer' });
-    }
-  });
-
-  app.post(
-    '/v1/jobs',
-    { config: { roles: ['operator'], ...limited }, schema: { body: SubmitBody } },
-    async (request, reply) => {
-      const job = await submitJob(deps, principalOf(request).name, request.body, 'api');
-      return reply.status(201).send(job);
-    },
-  );
-
-  app.get(
-    '/v1/jobs',
-    { config: { roles: ['operator', 'approver'] }, schema: { querystring: ListQuery } },
-    async (request) => {
-      const { status, ticket, limit, cursor } = request.query;
-      if (cursor !== undefined && !isValidCursor(cursor))
-        throw invalid('cursor: not a cursor this API gave out');
-      const result = await deps.store.listJobs({
-        limit: limit ? Number(limit) : 50,
-        ...(status ? { status } : {}),
-        ...(ticket ? { ticket } : {}),
-        ...(cursor ? { cursor } : {}),
-      });
-      return { items: result.items, nextCursor: result.nextCursor };
-    },
-  );
-
-  app.get(
-    '/v1/jobs/:id',
-    { config: { roles: ['operator', 'approver'] }, schema: { params: JobParams } },
-    async (request) => {
-      const job = await deps.store.getJob(request.params.id);
-      if (!job) throw notFound(`no job ${request.params.id}`);
-      return job;
-    },
-  );
-
-  app.post(
-    '/v1/jobs/:id/approve',
-    { config: { roles: ['approver'], ...limited }, schema: { params: JobParams } },
-    async (request, reply) => {
-      const job = await approveJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
-  );
-
-  app.post(
-    '/v1/jobs/:id/reject',
-    { config: { roles: ['approver'], ...limited }, schema: { params: JobParams, body: RejectBody } },
-    async (request) => rejectJob(deps, principalOf(request).name, request.params.id, request.body.reason),
-  );
-
-  app.post(
-    '/v1/jobs/:id/retry',
-    { config: { roles: ['operator'], ...limited }, schema: { params: JobParams } },
-    async (request, reply) => {
-      const job = await retryJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
-  );
-
-  app.get(
-    '/v1/audit',
-    { config: { roles: ['approver'] }, schema: { querystring: AuditQuery } },
-    async (request) => {
-      const { job, limit } = request.query;
-      if (job && !(await deps.store.getRecord(job))) throw notFound(`no job ${job}`);
-      return { items: await deps.store.readAudit(job, limit ? Number(limit) : 500) };
-    },
-  );
-
-  app.post('/v1/inventory/reload', { config: { roles: ['admin'], ...limited } }, async () => {
-    if (!deps.reloadInventory)
-      throw new ApiError(503, 'unavailable', 'this instance cannot reload its inventory');
-    let inventory: Inventory;
-    try {
-      inventory = await deps.reloadInventory();
-    } catch (err) {
-      throw new ApiError(
-        422,
-        'inventory_invalid',
-        `the inventory was not reloaded, the old one stays in force: ${(err as Error).message}`,
-      );
-    }
-    return inventory.environments.map((e) => ({
-      name: e.name,
-      platform: e.platform,
-      installDir: e.installDir,
-      frontEnds: e.frontEnds.map((fe) => ({ name: fe.name, host: fe.host, port: fe.port })),
-    }));
-  });
-
+  await app.register(jobRoutes, { deps, limited });
+  await app.register(adminRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
+  await app.register(boardRoutes, { deps });
 
-  app.get('/v1/environments', { config: { roles: ['operator', 'approver'] } }, async () => {
-    const inventory = deps.inventory();
-    return Promise.all(
-      inventory.environments.map(async (env) => ({
-        name: env.name,
-        platform: env.platform,
-        installDir: env.installDir,
-        frontEnds: env.frontEnds.map((fe) => ({ name: fe.name, host: fe.host, port: fe.port })),
-        certificates: await deps.store.getEnvCertificates(env.name),
-      })),
-    );
+  // The approval page: static files, no build step; it calls the API with the user's token.
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL('../ui/', import.meta.url)),
+    prefix: '/ui/',
+    index: ['index.html'],
+    setHeaders: (res) => {
+      res.header(
+        'content-security-policy',
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+      );
+      res.header('x-content-type-options', 'nosniff');
+      res.header('referrer-policy', 'no-referrer');
+    },
   });
+  app.get('/ui', async (_request, reply) => reply.redirect('/ui/'));
 
   return app;
 }

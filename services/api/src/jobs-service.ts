@@ -172,6 +172,7 @@ export async function rejectJob(deps: JobsDeps, approver: string, id: string, re
     );
   }
   await deps.store.deleteSecret(id);
+  await deps.store.countMetric('jobs:rejected');
   await deps.store.audit({ actor: approver, action: 'reject', jobId: id, detail: { reason } });
   await deps.queues.addNotify(id, job.round, 'rejected');
   return moved.job;

@@ -4,6 +4,22 @@ export const TICKET_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 export const ENV_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 export const JOB_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+const JOB_STATUSES = [
+  'pending_approval',
+  'queued',
+  'running',
+  'completed',
+  'partially_failed',
+  'failed',
+  'rejected',
+] as const;
+const TARGET_STATUSES = ['pending', 'running', 'installed', 'failed'] as const;
+
+/** A string enum whose static type is the union of its values. */
+function oneOf<T extends string>(values: readonly T[], description?: string) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+}
+
 const BASE64 = '^[A-Za-z0-9+/\\r\\n]*={0,2}[\\r\\n]*$';
 
 export const NotifySchema = Type.Object(
@@ -73,13 +89,7 @@ export type JobParams = Static<typeof JobParams>;
 
 export const ListQuery = Type.Object(
   {
-    status: Type.Optional(
-      Type.Union(
-        ['pending_approval', 'queued', 'running', 'completed', 'partially_failed', 'failed', 'rejected'].map(
-          (s) => Type.Literal(s),
-        ),
-      ),
-    ),
+    status: Type.Optional(oneOf(JOB_STATUSES)),
     ticket: Type.Optional(Type.String({ pattern: TICKET_PATTERN })),
     limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]\\d?|1\\d\\d|200)$' })),
     cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$' })),
@@ -89,3 +99,128 @@ export const ListQuery = Type.Object(
 export type ListQuery = Static<typeof ListQuery>;
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+
+const PfxEncryptionSchema = Type.Object(
+  {
+    key: Type.String({ description: "the private key's encryption: 3des, aes-256-cbc, rc2-40, …" }),
+    certificates: Type.String({ description: "the certificates' encryption; none when in clear" }),
+    mac: Type.String({ description: 'the MAC hash: sha1, sha256, …' }),
+    iterations: Type.Integer({ description: 'the highest KDF iteration count in the file' }),
+  },
+  { additionalProperties: true },
+);
+
+export const CertificateSchema = Type.Object(
+  {
+    subject: Type.String(),
+    issuer: Type.String(),
+    serialNumber: Type.String(),
+    fingerprintSha256: Type.String({ description: 'lowercase hex, no separators' }),
+    notBefore: Type.String({ format: 'date-time' }),
+    notAfter: Type.String({ format: 'date-time' }),
+    pfxEncryption: PfxEncryptionSchema,
+    normalized: Type.Boolean({ description: 'true when the PFX was re-encoded to TripleDES-SHA1' }),
+    normalizedFrom: Type.Optional(PfxEncryptionSchema),
+    chain: Type.Array(Type.String(), { description: 'subjects from the leaf to the root' }),
+    warnings: Type.Array(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+const TargetErrorSchema = Type.Object({
+  code: Type.String({
+    description:
+      'host_unreachable, host_timeout, host_key_mismatch, auth_failed, permission_denied, disk_full, hash_mismatch, remote_command_failed, inventory_changed, secret_expired, interrupted',
+  }),
+  message: Type.String(),
+});
+
+export const TargetSchema = Type.Object(
+  {
+    id: Type.String({ description: '<environment>/<front-end>' }),
+    environment: Type.String(),
+    frontEnd: Type.String(),
+    host: Type.String(),
+    port: Type.Integer(),
+    status: oneOf(TARGET_STATUSES),
+    path: Type.String(),
+    sha256: Type.Union([Type.String(), Type.Null()]),
+    unchanged: Type.Boolean(),
+    attempts: Type.Integer(),
+    error: Type.Union([TargetErrorSchema, Type.Null()]),
+    finishedAt: Type.Union([Type.String(), Type.Null()]),
+    round: Type.Integer(),
+    thumbprint: Type.Optional(
+      Type.String({ description: 'windows: the certificate thumbprint in the store' }),
+    ),
+    store: Type.Optional(Type.String({ description: 'windows: the store it was imported into' })),
+  },
+  { additionalProperties: true },
+);
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    ticket: Type.String(),
+    name: Type.String(),
+    environments: Type.Array(Type.String()),
+    status: oneOf(JOB_STATUSES),
+    source: Type.String({ description: 'api or webhook' }),
+    submittedBy: Type.String(),
+    approvedBy: Type.Union([Type.String(), Type.Null()]),
+    rejectedBy: Type.Union([Type.String(), Type.Null()]),
+    rejectReason: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    planHash: Type.String({
+      description: 'binds an approval to the certificate, hosts, host keys and paths',
+    }),
+    replace: Type.Boolean(),
+    round: Type.Integer({ description: '1, then one more per retry' }),
+    certificate: CertificateSchema,
+    paths: Type.Record(Type.String(), Type.String(), { description: 'the installed path per environment' }),
+    notify: Type.Object({}, { additionalProperties: true }),
+    pfxSha256: Type.String({ description: 'SHA-256 of the installed file' }),
+    targets: Type.Array(TargetSchema),
+  },
+  { additionalProperties: true },
+);
+
+export const JobList = Type.Object({
+  items: Type.Array(JobSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const EnvironmentList = Type.Array(
+  Type.Object(
+    {
+      name: Type.String(),
+      platform: Type.String(),
+      installDir: Type.String(),
+      frontEnds: Type.Array(Type.Object({ name: Type.String(), host: Type.String(), port: Type.Integer() })),
+      certificates: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+    },
+    { additionalProperties: true },
+  ),
+);
+
+export const AuditList = Type.Object({
+  items: Type.Array(
+    Type.Object(
+      {
+        id: Type.String(),
+        at: Type.String(),
+        actor: Type.String(),
+        action: Type.String(),
+        jobId: Type.Optional(Type.String()),
+        detail: Type.Object({}, { additionalProperties: true }),
+      },
+      { additionalProperties: true },
+    ),
+  ),
+});
+
+/** Error answers, described once for every route in the OpenAPI document. */
+export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+}

@@ -1,6 +1,6 @@
 import { StartError, type FleetConfig, type Running } from '@certfleet/config';
 import { InventoryHolder } from '@certfleet/inventory';
-import { FleetQueues, createRedis } from '@certfleet/jobs';
+import { FleetQueues, createRedis, inventoryChannel } from '@certfleet/jobs';
 import { FleetStore } from '@certfleet/store';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -27,7 +27,20 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
     backoffMs: config.retryBackoffMs,
   });
   const app = await buildApp(
-    { config, store, queues, redis, inventory: () => inventory.current, principals: () => principals },
+    {
+      config,
+      store,
+      queues,
+      redis,
+      inventory: () => inventory.current,
+      principals: () => principals,
+      // Workers on every machine re-read their own copy of the file when told to.
+      reloadInventory: async () => {
+        const inv = await inventory.reload();
+        await redis.publish(inventoryChannel(config.prefix), 'reload');
+        return inv;
+      },
+    },
     { fastify: { loggerInstance: logger } },
   );
   const onHup = (): void => {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './app.js';
 import { ApiError, invalid } from './errors.js';
-import { WebhookBody } from './schemas.js';
+import { JobSchema, WebhookBody, errors } from './schemas.js';
 import { receiveTicketWebhook } from './webhook-service.js';
 
 declare module 'fastify' {
@@ -33,7 +33,17 @@ export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOp
     '/v1/webhooks/ticket',
     {
       config: opts.limited,
-      schema: { body: WebhookBody },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'A ticket system submits a job (HMAC-signed)',
+        description:
+          'Header `X-Certfleet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`, ' +
+          'at most 300 s old. A repeated deliveryId with the same body answers 200 with the job it made; ' +
+          'with another body 409 webhook_replay.',
+        security: [],
+        body: WebhookBody,
+        response: { 200: JobSchema, 201: JobSchema, ...errors(400, 401, 409, 413, 422, 429, 503) },
+      },
       preValidation: async (request) => {
         if (deps.config.webhookSecrets.length === 0) {
           throw new ApiError(

@@ -1,8 +1,10 @@
 import type { FleetConfig } from '@certfleet/config';
-import { JobName, QueueName, SIGNATURE_HEADER, keyPrefix, parsePayload, signBody } from '@certfleet/jobs';
+import { JobName, QueueName, keyPrefix, parsePayload } from '@certfleet/jobs';
 import type { FleetStore, Job } from '@certfleet/store';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from 'bullmq';
+import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
+import { DeliveryError, emailSink, slackSink, webhookSink, type Sink } from './sinks.js';
 
 export interface NotifierDeps {
   config: FleetConfig;
@@ -11,76 +13,28 @@ export interface NotifierDeps {
   logger: Logger;
   /** Per-request timeout for sinks. */
   timeoutMs?: number;
-}
-
-/** One destination of a completion report. */
-export interface Sink {
-  /** Stable key: the same sink is never delivered twice for one round and status. */
-  key: string;
-  kind: 'webhook';
-  url: string;
-  secret: string | undefined;
-}
-
-/** The body of the outbound webhook (API.md). */
-export function reportBody(job: Job, round: number): string {
-  return JSON.stringify({ event: 'job.finished', round, job });
+  /** SMTP transport; made from FLEET_SMTP_URL when absent. */
+  mailer?: Transporter;
 }
 
 /** The job's own sinks plus the configured ones, each once. */
-export function sinksFor(job: Job, config: FleetConfig): Sink[] {
+export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
+  const { config } = deps;
+  const timeoutMs = deps.timeoutMs ?? 10_000;
   const sinks: Sink[] = [];
-  const add = (url: string | undefined): void => {
-    if (url && !sinks.some((s) => s.url === url)) {
-      sinks.push({ key: `webhook:${url}`, kind: 'webhook', url, secret: config.notifyWebhookSecret });
-    }
+  const add = (sink: Sink): void => {
+    if (!sinks.some((s) => s.key === sink.key)) sinks.push(sink);
   };
-  add(job.notify.webhookUrl);
-  add(config.notifyWebhookUrl);
+  for (const url of [job.notify.webhookUrl, job.notify.callbackUrl, config.notifyWebhookUrl]) {
+    if (url) add(webhookSink(url, config.notifyWebhookSecret, timeoutMs));
+  }
+  for (const url of [job.notify.slackUrl, config.notifySlackUrl]) {
+    if (url) add(slackSink(url, timeoutMs));
+  }
+  if (job.notify.email?.length && deps.mailer) {
+    add(emailSink(deps.mailer, config.emailFrom ?? 'certfleet@localhost', job.notify.email));
+  }
   return sinks;
-}
-
-class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-  ) {
-    super(message);
-    this.name = 'DeliveryError';
-    Object.setPrototypeOf(this, DeliveryError.prototype);
-  }
-}
-
-async function postWebhook(
-  sink: Sink,
-  body: string,
-  idempotencyKey: string,
-  timeoutMs: number,
-): Promise<number> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'idempotency-key': idempotencyKey,
-    'user-agent': 'certfleet-notifier',
-  };
-  if (sink.secret) headers[SIGNATURE_HEADER] = signBody(sink.secret, body);
-  let response: Response;
-  try {
-    response = await fetch(sink.url, {
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new DeliveryError(`cannot reach ${new URL(sink.url).host}: ${cause}`, false);
-  }
-  await response.arrayBuffer().catch(() => undefined);
-  if (response.status >= 200 && response.status < 300) return response.status;
-  // 4xx is the receiver refusing this report: retrying sends the same thing again.
-  const permanent =
-    response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
-  throw new DeliveryError(`${new URL(sink.url).host} answered ${response.status}`, permanent);
 }
 
 /** Delivers one report to every sink not yet served; throws to retry those that failed transiently. */
@@ -88,40 +42,55 @@ export async function processNotify(deps: NotifierDeps, bullJob: BullJob): Promi
   const { jobId, round, status } = parsePayload(JobName.Notify, bullJob.data);
   const job = await deps.store.getJob(jobId);
   if (!job) throw new UnrecoverableError(`job ${jobId} is gone`);
-  const body = reportBody(job, round);
-  const idempotencyKey = `${jobId}:${round}:${status}`;
+  const report = { job, round, status, idempotencyKey: `${jobId}:${round}:${status}` };
   const delivered: string[] = [];
   const transient: string[] = [];
-  for (const sink of sinksFor(job, deps.config)) {
+  if (job.notify.email?.length && !deps.mailer) {
+    await deps.store.audit({
+      actor: 'notifier',
+      action: 'notify.refused',
+      jobId,
+      detail: { sink: 'email', round, status, reason: 'no FLEET_SMTP_URL is configured' },
+    });
+  }
+  for (const sink of sinksFor(job, deps)) {
     const deliveryKey = `${round}:${status}:${sink.key}`;
     if (await deps.store.isDelivered(jobId, deliveryKey)) continue;
+    const attempt = bullJob.attemptsMade + 1;
     try {
-      const code = await postWebhook(sink, body, idempotencyKey, deps.timeoutMs ?? 10_000);
+      await sink.deliver(report);
       await deps.store.markDelivered(jobId, deliveryKey);
+      await deps.store.countMetric(`notify:${sink.kind}:delivered`);
       await deps.store.audit({
         actor: 'notifier',
         action: 'notify.delivered',
         jobId,
-        detail: { sink: sink.kind, host: new URL(sink.url).host, round, status, httpStatus: code },
+        detail: { sink: sink.kind, target: sink.target, round, status, attempt },
       });
       delivered.push(sink.key);
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), false);
-      const attemptsLeft = bullJob.attemptsMade + 1 < (bullJob.opts.attempts ?? 1);
+      const attemptsLeft = attempt < (bullJob.opts.attempts ?? 1);
+      const result = failure.permanent ? 'refused' : attemptsLeft ? 'retrying' : 'failed';
+      await deps.store.countMetric(`notify:${sink.kind}:${result}`);
       await deps.store.audit({
         actor: 'notifier',
         action: failure.permanent ? 'notify.refused' : 'notify.failed',
         jobId,
         detail: {
           sink: sink.kind,
-          host: new URL(sink.url).host,
+          target: sink.target,
           round,
           status,
           reason: failure.message,
+          attempt,
           attemptsLeft,
         },
       });
-      deps.logger.warn({ jobId, sink: sink.kind, permanent: failure.permanent }, failure.message);
+      deps.logger.warn(
+        { jobId, sink: sink.kind, permanent: failure.permanent, attemptsLeft },
+        failure.message,
+      );
       if (failure.permanent) await deps.store.markDelivered(jobId, deliveryKey);
       else transient.push(failure.message);
     }
@@ -135,8 +104,15 @@ export interface FleetNotifier {
   close(): Promise<void>;
 }
 
+/** An SMTP transport from `smtp://user:pass@host:port` (or `smtps://`). */
+export function createMailer(smtpUrl: string): Transporter {
+  return nodemailer.createTransport(smtpUrl);
+}
+
 export function createNotifier(deps: NotifierDeps): FleetNotifier {
-  const worker = new Worker(QueueName.Notify, (job) => processNotify(deps, job), {
+  const mailer = deps.mailer ?? (deps.config.smtpUrl ? createMailer(deps.config.smtpUrl) : undefined);
+  const withMailer: NotifierDeps = { ...deps, ...(mailer ? { mailer } : {}) };
+  const worker = new Worker(QueueName.Notify, (job) => processNotify(withMailer, job), {
     connection: deps.connection,
     prefix: keyPrefix(deps.config.prefix),
     concurrency: 8,
@@ -145,6 +121,9 @@ export function createNotifier(deps: NotifierDeps): FleetNotifier {
   worker.on('error', (err) => deps.logger.error({ err: err.message }, 'notifier error'));
   return {
     worker,
-    close: () => worker.close(),
+    async close() {
+      await worker.close();
+      mailer?.close();
+    },
   };
 }

@@ -3,9 +3,10 @@ import type { FleetConfig } from '@certfleet/config';
 import { findEnvironment, type Inventory } from '@certfleet/inventory';
 import { JobName, QueueName, keyPrefix, parsePayload, type FleetQueues } from '@certfleet/jobs';
 import { installOnHost, TargetError, type InstallResult } from '@certfleet/ssh';
-import type { FleetStore, JobStatus, TargetErrorInfo, TargetRecord } from '@certfleet/store';
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { FleetStore, JobRecord, JobStatus, TargetErrorInfo, TargetRecord } from '@certfleet/store';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { HostLocks } from './host-lock.js';
 
 export interface WorkerDeps {
   config: FleetConfig;
@@ -14,6 +15,8 @@ export interface WorkerDeps {
   connection: ConnectionOptions;
   inventory: () => Inventory;
   logger: Logger;
+  /** Per-host locks; made from the store's connection when absent. */
+  locks?: HostLocks;
 }
 
 interface Failure extends TargetErrorInfo {
@@ -45,13 +48,41 @@ function classify(err: unknown): Failure {
 const now = (): string => new Date().toISOString();
 
 /** Installs one target: the child job of the flow. */
-export async function processTarget(deps: WorkerDeps, job: Job): Promise<InstallResult | { skipped: true }> {
+export async function processTarget(
+  deps: WorkerDeps,
+  job: Job,
+  token?: string,
+): Promise<InstallResult | { skipped: true }> {
   const { jobId, round, targetId } = parsePayload(JobName.InstallTarget, job.data);
   const record = await deps.store.getRecord(jobId);
   const current = await deps.store.getTarget(jobId, targetId);
   if (!record || !current) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
   // A repeated delivery (a worker died after writing the result) changes nothing.
   if (current.status === 'installed' && current.round === round) return { skipped: true };
+
+  const locks = deps.locks ?? new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs);
+  const lock = await locks.tryAcquire(current.host, current.port);
+  if (!lock) {
+    // Another install is on this host: wait our turn without spending an attempt.
+    await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 750), token);
+    throw new DelayedError();
+  }
+  try {
+    return await installTarget(deps, job, record, current, round);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function installTarget(
+  deps: WorkerDeps,
+  job: Job,
+  record: JobRecord,
+  current: TargetRecord,
+  round: number,
+): Promise<InstallResult> {
+  const jobId = record.id;
+  const targetId = current.id;
 
   await deps.store.transition(jobId, ['queued'], 'running');
   const attempt = job.attemptsMade + 1;
@@ -65,6 +96,7 @@ export async function processTarget(deps: WorkerDeps, job: Job): Promise<Install
   };
   await deps.store.putTarget(jobId, target);
   const log = deps.logger.child({ jobId, targetId, attempt });
+  const started = process.hrtime.bigint();
 
   try {
     const env = findEnvironment(deps.inventory(), target.environment);
@@ -119,6 +151,7 @@ export async function processTarget(deps: WorkerDeps, job: Job): Promise<Install
       finishedAt: now(),
     };
     await deps.store.putTarget(jobId, target);
+    await deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);
     await deps.store.audit({
       actor: 'worker',
       action: 'target.installed',
@@ -139,6 +172,7 @@ export async function processTarget(deps: WorkerDeps, job: Job): Promise<Install
     await deps.store.putTarget(jobId, target);
     log.warn({ code: failure.code, final }, failure.message);
     if (final) {
+      await deps.store.countMetric(`failures:${failure.code}`);
       await deps.store.audit({
         actor: 'worker',
         action: 'target.failed',
@@ -202,6 +236,7 @@ export async function processInstall(deps: WorkerDeps, job: Job): Promise<{ stat
   else await deps.store.expireSecret(jobId, deps.config.secretTtlMs);
   await deps.queues.addNotify(jobId, round, status);
   if (moved.ok) {
+    await deps.store.countMetric(`jobs:${status}`);
     await deps.store.audit({ actor: 'worker', action: `job.${status}`, jobId, detail: { round } });
   }
   deps.logger.info({ jobId, round, status }, 'job finished');
@@ -211,7 +246,8 @@ export async function processInstall(deps: WorkerDeps, job: Job): Promise<{ stat
 export interface FleetWorkers {
   install: Worker;
   installTarget: Worker;
-  close(): Promise<void>;
+  /** Stops taking work and waits for running targets up to the deadline; what is left is handed back. */
+  close(deadlineMs?: number): Promise<void>;
 }
 
 /** Starts the install and install-target processors. */
@@ -223,10 +259,16 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     stalledInterval: Math.max(1000, Math.floor(deps.config.lockDurationMs / 2)),
     maxStalledCount: 5,
   };
-  const installTarget = new Worker(QueueName.InstallTarget, (job) => processTarget(deps, job), {
-    ...common,
-    concurrency: deps.config.concurrency,
-  });
+  const locks = new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs);
+  const withLocks = { ...deps, locks };
+  const installTarget = new Worker(
+    QueueName.InstallTarget,
+    (job, token) => processTarget(withLocks, job, token),
+    {
+      ...common,
+      concurrency: deps.config.concurrency,
+    },
+  );
   const install = new Worker(QueueName.Install, (job) => processInstall(deps, job), {
     ...common,
     concurrency: 4,
@@ -237,8 +279,18 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
   return {
     install,
     installTarget,
-    async close() {
-      await Promise.all([installTarget.close(), install.close()]);
+    async close(deadlineMs = deps.config.shutdownTimeoutMs) {
+      const graceful = Promise.all([installTarget.close(), install.close()]);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), deadlineMs);
+      });
+      const outcome = await Promise.race([graceful.then(() => 'done' as const), deadline]);
+      clearTimeout(timer);
+      if (outcome === 'deadline') {
+        // Targets still running keep their BullMQ lock until it expires; then another worker takes them over.
+        deps.logger.warn({ deadlineMs }, 'shutdown deadline passed; running targets are handed back');
+      }
     },
   };
 }

@@ -1,6 +1,6 @@
 import { StartError, type FleetConfig, type Running } from '@certfleet/config';
 import { InventoryHolder } from '@certfleet/inventory';
-import { FleetQueues, createRedis } from '@certfleet/jobs';
+import { FleetQueues, createRedis, inventoryChannel } from '@certfleet/jobs';
 import { FleetStore } from '@certfleet/store';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './app.js';
@@ -38,10 +38,15 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
       );
   };
   process.on('SIGHUP', onHup);
+  const subscriber = redis.duplicate();
+  subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));
+  await subscriber.subscribe(inventoryChannel(config.prefix));
+  subscriber.on('message', onHup);
   return {
     workers,
     async close() {
       process.off('SIGHUP', onHup);
+      subscriber.disconnect();
       await workers.close();
       await queues.close();
       redis.disconnect();

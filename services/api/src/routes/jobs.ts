@@ -1,0 +1,133 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { isValidCursor } from '@certfleet/store';
+import type { ApiDeps } from '../app.js';
+import { principalOf } from '../auth.js';
+import { invalid, notFound } from '../errors.js';
+import { approveJob, rejectJob, retryJob, submitJob } from '../jobs-service.js';
+import { JobList, JobParams, JobSchema, ListQuery, RejectBody, SubmitBody, errors } from '../schemas.js';
+
+export interface RouteOptions {
+  deps: ApiDeps;
+  limited: { rateLimit: { max: number; timeWindow: number } };
+}
+
+/** Submit, read, list, approve, reject and retry jobs. */
+export async function jobRoutes(scope: FastifyInstance, { deps, limited }: RouteOptions): Promise<void> {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['jobs'];
+
+  app.post(
+    '/v1/jobs',
+    {
+      config: { roles: ['operator'], ...limited },
+      schema: {
+        tags,
+        summary: 'Submit an install job',
+        description:
+          'Inspects the PFX, resolves every environment to its front-ends and answers with the plan. ' +
+          'Nothing is queued until another person approves it.',
+        body: SubmitBody,
+        response: { 201: JobSchema, ...errors(400, 401, 403, 409, 413, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const job = await submitJob(deps, principalOf(request).name, request.body, 'api');
+      return reply.status(201).send(job);
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      config: { roles: ['operator', 'approver'] },
+      schema: {
+        tags,
+        summary: 'List jobs, newest first',
+        querystring: ListQuery,
+        response: { 200: JobList, ...errors(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { status, ticket, limit, cursor } = request.query;
+      if (cursor !== undefined && !isValidCursor(cursor))
+        throw invalid('cursor: not a cursor this API gave out');
+      return deps.store.listJobs({
+        limit: limit ? Number(limit) : 50,
+        ...(status ? { status } : {}),
+        ...(ticket ? { ticket } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      config: { roles: ['operator', 'approver'] },
+      schema: {
+        tags,
+        summary: 'A job with every target',
+        params: JobParams,
+        response: { 200: JobSchema, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const job = await deps.store.getJob(request.params.id);
+      if (!job) throw notFound(`no job ${request.params.id}`);
+      return job;
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/approve',
+    {
+      config: { roles: ['approver'], ...limited },
+      schema: {
+        tags,
+        summary: 'Approve a pending job (four eyes)',
+        description:
+          'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
+          'if the inventory changed since submission the answer is 409 plan_changed.',
+        params: JobParams,
+        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const job = await approveJob(deps, principalOf(request).name, request.params.id);
+      return reply.status(202).send(job);
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/reject',
+    {
+      config: { roles: ['approver'], ...limited },
+      schema: {
+        tags,
+        summary: 'Reject a pending job with a reason',
+        params: JobParams,
+        body: RejectBody,
+        response: { 200: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request) => rejectJob(deps, principalOf(request).name, request.params.id, request.body.reason),
+  );
+
+  app.post(
+    '/v1/jobs/:id/retry',
+    {
+      config: { roles: ['operator'], ...limited },
+      schema: {
+        tags,
+        summary: 'Queue the failed targets of a finished job again',
+        params: JobParams,
+        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const job = await retryJob(deps, principalOf(request).name, request.params.id);
+      return reply.status(202).send(job);
+    },
+  );
+}
