@@ -4,7 +4,7 @@ import type { FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
 import type { FleetQueues } from '@certfleet/jobs';
 import type { FleetStore, Job, JobRecord } from '@certfleet/store';
-import { ApiError, conflict, notFound } from './errors.js';
+import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { computePlan } from './plan.js';
 import type { SubmitBody } from './schemas.js';
 
@@ -41,6 +41,9 @@ export async function submitJob(
   source: JobRecord['source'],
   id = newJobId(),
 ): Promise<Job> {
+  if (body.notify?.email?.length && !deps.config.smtpUrl) {
+    throw invalid('notify.email: this certfleet sends no e-mail (FLEET_SMTP_URL is not set); leave it out');
+  }
   const inventory = deps.inventory();
   // Unknown environments are refused before any PFX work: it is the cheaper check.
   computePlan(inventory, body.environments, body.name, '', '');

@@ -43,7 +43,7 @@ function byPrefix(values: Record<string, number>, prefix: string, label: string)
 /** The Prometheus registry of an API process: fleet-wide job metrics plus this process's own. */
 export function createMetricsRegistry(store: FleetStore, queues: FleetQueues): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'certfleet_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'certfleet_' });
   // One Redis read per scrape, shared by the metrics below.
   let snapshot: Promise<Record<string, number>> | undefined;
   const read = (): Promise<Record<string, number>> => {
