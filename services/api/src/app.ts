@@ -53,6 +53,8 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     ...options.fastify,
     // Base64 of the largest PFX, plus room for CA certificates and the rest of the body.
     bodyLimit: Math.ceil((deps.config.maxPfxBytes * 4) / 3) + 512 * 1024,
+    // Long path parameters reach authentication and the schema (401, then 400), not a router 414.
+    routerOptions: { maxParamLength: 8192 },
     ajv: {
       // Unknown fields are refused with 400, never dropped; no silent type coercion.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },

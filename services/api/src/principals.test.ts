@@ -37,3 +37,13 @@ describe('principals', () => {
     ).toThrow(/same token/);
   });
 });
+
+describe('four eyes across ways in', () => {
+  it('treats a ticket requester and an API principal of the same name as one person', async () => {
+    const { samePerson } = await import('./jobs-service.js');
+    expect(samePerson('ticket:alice', 'alice')).toBe(true);
+    expect(samePerson('ticket:Dave@x', 'ticket:dave@x')).toBe(true);
+    expect(samePerson('alice', 'bob')).toBe(false);
+    expect(samePerson('ticket-webhook', 'alice')).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Job } from '@certfleet/store';
 import { conflict } from './errors.js';
-import { approveJob, newJobId, submitJob, type JobsDeps } from './jobs-service.js';
+import { approveJob, newJobId, samePerson, submitJob, type JobsDeps } from './jobs-service.js';
 import type { WebhookBody } from './schemas.js';
 
 /** How long a delivery id is remembered, so a late re-delivery still finds its job. */
@@ -64,7 +64,10 @@ export async function receiveTicketWebhook(
     detail: { deliveryId, ...(requestedBy ? { requestedBy } : {}), ...(approvedBy ? { approvedBy } : {}) },
   });
 
-  const mayApprove = deps.config.webhookAutoApprove && approvedBy !== undefined && approvedBy !== requestedBy;
+  const mayApprove =
+    deps.config.webhookAutoApprove &&
+    approvedBy !== undefined &&
+    !samePerson(approvedBy, requestedBy ?? submitter);
   if (mayApprove) {
     try {
       job = await approveJob(deps, `ticket:${approvedBy}`, id);
