@@ -27,6 +27,8 @@ export interface FleetConfig {
   authPath: string;
   /** 32-byte key sealing secrets at rest; undefined only where the caller allows it (demo). */
   masterKey: Buffer | undefined;
+  /** Earlier master keys, still accepted to open secrets sealed before a rotation. */
+  previousMasterKeys: Buffer[];
   /** HMAC keys accepted for inbound ticket webhooks (several during rotation). */
   webhookSecrets: string[];
   /** Targets one worker process handles at once. */
@@ -120,13 +122,10 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 }
 
 /** Decodes a base64 master key, which must be exactly 32 bytes. */
-export function parseMasterKey(raw: string): Buffer {
+export function parseMasterKey(raw: string, variable = 'FLEET_MASTER_KEY'): Buffer {
   const key = Buffer.from(raw, 'base64');
   if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== raw.replace(/=+$/, '')) {
-    throw new ConfigError(
-      'FLEET_MASTER_KEY',
-      'must be 32 bytes in base64 (make one with: openssl rand -base64 32)',
-    );
+    throw new ConfigError(variable, 'must be 32 bytes in base64 (make one with: openssl rand -base64 32)');
   }
   return key;
 }
@@ -162,6 +161,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     inventoryPath: text(env, 'FLEET_INVENTORY') ?? './inventory.yaml',
     authPath: text(env, 'FLEET_AUTH') ?? './auth.yaml',
     masterKey: rawKey === undefined ? undefined : parseMasterKey(rawKey),
+    previousMasterKeys: (text(env, 'FLEET_MASTER_KEY_PREVIOUS') ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0)
+      .map((k) => parseMasterKey(k, 'FLEET_MASTER_KEY_PREVIOUS')),
     webhookSecrets: (text(env, 'FLEET_WEBHOOK_SECRET') ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { seal, unseal } from './seal.js';
+import { seal, SealError, unseal } from './seal.js';
 import type {
   AuditEntry,
   AuditEvent,
@@ -50,6 +50,8 @@ export interface FleetStoreOptions {
   prefix: string;
   /** 32-byte AES-256-GCM key; only processes that seal or open secrets need it. */
   masterKey?: Buffer;
+  /** Keys of before a rotation: tried, in order, to open secrets the current key cannot. */
+  previousMasterKeys?: Buffer[];
   /** Audit stream cap (approximate). */
   auditMaxLen?: number;
 }
@@ -234,7 +236,16 @@ export class FleetStore {
 
   async openSecret(id: string): Promise<SecretBundle | undefined> {
     const sealed = await this.redis.getBuffer(this.secretKey(id));
-    return sealed ? unseal(this.key(), id, sealed) : undefined;
+    if (!sealed) return undefined;
+    const keys = [this.key(), ...(this.options.previousMasterKeys ?? [])];
+    for (const [i, key] of keys.entries()) {
+      try {
+        return unseal(key, id, sealed);
+      } catch (err) {
+        if (!(err instanceof SealError) || i === keys.length - 1) throw err;
+      }
+    }
+    return undefined;
   }
 
   async hasSecret(id: string): Promise<boolean> {

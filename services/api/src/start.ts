@@ -20,7 +20,11 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
   let principals: Principal[] = await loadPrincipals(config.authPath);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
-  const store = new FleetStore(redis, { prefix: config.prefix, masterKey: config.masterKey });
+  const store = new FleetStore(redis, {
+    prefix: config.prefix,
+    masterKey: config.masterKey,
+    previousMasterKeys: config.previousMasterKeys,
+  });
   const queues = new FleetQueues(redis, {
     prefix: config.prefix,
     attempts: config.retryAttempts,

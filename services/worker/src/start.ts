@@ -15,7 +15,11 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   const inventory = await InventoryHolder.open(config.inventoryPath);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
-  const store = new FleetStore(redis, { prefix: config.prefix, masterKey: config.masterKey });
+  const store = new FleetStore(redis, {
+    prefix: config.prefix,
+    masterKey: config.masterKey,
+    previousMasterKeys: config.previousMasterKeys,
+  });
   const queues = new FleetQueues(redis, {
     prefix: config.prefix,
     attempts: config.retryAttempts,
