@@ -7,6 +7,8 @@ export interface DemoCertificates {
   password: string;
   /** Root CA certificate in PEM, as a customer would send it in a .cer. */
   caPem: string;
+  /** The client certificate, DER (its SHA-1 is the thumbprint Windows shows). */
+  leafDer: Buffer;
 }
 
 function keyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey } {
@@ -68,5 +70,6 @@ export function makeDemoCertificates(clientCn = 'demo-payments-client'): DemoCer
     generateLocalKeyId: true,
   });
   const pfx = Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
-  return { pfx, password, caPem: forge.pki.certificateToPem(rootCert) };
+  const leafDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(leafCert)).getBytes(), 'binary');
+  return { pfx, password, caPem: forge.pki.certificateToPem(rootCert), leafDer };
 }

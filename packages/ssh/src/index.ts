@@ -29,3 +29,20 @@ export {
   type SshTarget,
 } from './ssh-session.js';
 export { TargetError, isPermanent, type TargetErrorCode } from './target-error.js';
+export { sftpPathFor, windowsAdapter } from './windows-adapter.js';
+export {
+  KEY_READER_SIDS,
+  WINDOWS_BOOTSTRAP,
+  WINDOWS_BOOTSTRAP_COMMAND,
+  WINDOWS_INSTALL_SCRIPT,
+  WINDOWS_PROTOCOL,
+  WINDOWS_STORE,
+  asciiJson,
+  decodePowerShellCommand,
+  encodePowerShellCommand,
+  parseWindowsAnswer,
+  type WindowsFailure,
+  type WindowsScriptFile,
+  type WindowsScriptInput,
+  type WindowsSuccess,
+} from './windows-script.js';

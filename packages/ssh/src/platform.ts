@@ -30,6 +30,12 @@ export interface InstallResult {
   unchanged: boolean;
   /** Paths of <name>.ca<N>.cer, N = 1… */
   caPaths: string[];
+  /** Windows: SHA-1 thumbprint (uppercase hex) of the certificate in the machine store. */
+  thumbprint?: string;
+  /** Windows: the store that holds it, `LocalMachine\My`. */
+  store?: string;
+  /** Windows: what this install changed (`file:…`, `store:…`, `acl:<SID>`, `removed:…`); empty when unchanged. */
+  changed?: string[];
 }
 
 /** Installs on one platform over an open session. */

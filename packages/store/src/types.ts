@@ -28,6 +28,10 @@ export interface TargetRecord {
   finishedAt: string | null;
   /** The round (1 = first run, then one per retry) that last touched this target. */
   round: number;
+  /** Windows: the certificate's thumbprint in the machine store. */
+  thumbprint?: string;
+  /** Windows: the store it was imported into, e.g. `LocalMachine\My`. */
+  store?: string;
 }
 
 export interface NotifySinks {

@@ -90,6 +90,7 @@ function hostLines(job: Job): string[] {
   return job.targets.map(
     (t) =>
       `${t.environment}/${t.frontEnd} (${t.host}): ${t.status}${t.unchanged ? ' (unchanged)' : ''}` +
+      `${t.thumbprint ? `, thumbprint ${t.thumbprint} in ${t.store ?? 'LocalMachine\\My'}` : ''}` +
       `${t.error ? ` — ${t.error.code}: ${t.error.message}` : ''}`,
   );
 }

@@ -149,6 +149,8 @@ async function installTarget(
       unchanged: result.unchanged,
       error: null,
       finishedAt: now(),
+      ...(result.thumbprint ? { thumbprint: result.thumbprint } : {}),
+      ...(result.store ? { store: result.store } : {}),
     };
     await deps.store.putTarget(jobId, target);
     await deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);
@@ -156,7 +158,13 @@ async function installTarget(
       actor: 'worker',
       action: 'target.installed',
       jobId,
-      detail: { target: targetId, path: result.path, unchanged: result.unchanged, attempt },
+      detail: {
+        target: targetId,
+        path: result.path,
+        unchanged: result.unchanged,
+        attempt,
+        ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
+      },
     });
     log.info({ path: result.path, unchanged: result.unchanged }, 'target installed');
     return result;

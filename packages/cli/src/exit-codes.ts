@@ -1,0 +1,33 @@
+import type { JobStatus } from '@certfleet/store';
+
+/** fleetctl's exit codes: scripts branch on them. */
+export const ExitCode = {
+  Ok: 0,
+  /** Usage, connection or API error. */
+  Error: 1,
+  PartiallyFailed: 2,
+  Failed: 3,
+  Rejected: 4,
+} as const;
+
+// Kept here rather than imported from @certfleet/store: loading the store at run time would pull in ioredis.
+const FINAL: readonly JobStatus[] = ['completed', 'partially_failed', 'failed', 'rejected'];
+
+/** True once a job will not change any more (until someone retries it). */
+export function isFinal(status: JobStatus): boolean {
+  return FINAL.includes(status);
+}
+
+/** The exit code a job's status maps to; a job still on its way counts as success. */
+export function exitCodeForStatus(status: JobStatus): number {
+  switch (status) {
+    case 'partially_failed':
+      return ExitCode.PartiallyFailed;
+    case 'failed':
+      return ExitCode.Failed;
+    case 'rejected':
+      return ExitCode.Rejected;
+    default:
+      return ExitCode.Ok;
+  }
+}
