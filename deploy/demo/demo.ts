@@ -8,12 +8,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startReceiver, startStack, type HarnessEnvironment, type Stack } from '../../test/harness/stack.js';
-import { startFleet, type Fleet } from '../../test/support/sshd-fleet.js';
+import { generateClientKeyPair, startInProcessHost } from '../../test/support/inprocess-host.js';
+import { startFleet } from '../../test/support/sshd-fleet.js';
 import { makeDemoCertificates } from './demo-certs.js';
 
 const say = (line = ''): void => {
@@ -78,6 +80,8 @@ async function ensureRedis(): Promise<{ url: string; child?: ChildProcess }> {
       stdio: 'ignore',
     },
   );
+  // However the demo ends, its private Redis ends with it.
+  process.once('exit', () => child.kill());
   const local = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     if (await redisAnswers(local)) {
@@ -90,6 +94,74 @@ async function ensureRedis(): Promise<{ url: string; child?: ChildProcess }> {
   throw new Error(`started redis-server on port ${port} but it does not answer`);
 }
 
+interface DemoHosts {
+  description: string;
+  installDir: string;
+  username: string;
+  clientKeyPath: string;
+  hosts: { address: string; port: number; hostKeyLine: string; file(name: string): string }[];
+  stop(): Promise<void>;
+}
+
+const INSTALL_DIR = '/srv/fleet-certs';
+
+/**
+ * Real sshd front-ends when this runs as root with OpenSSH's server installed
+ * (each its own address, host key and disk); otherwise in-process SSH servers
+ * with their own directories. CERTFLEET_DEMO_HOSTS=sshd|inprocess chooses.
+ */
+async function startDemoHosts(): Promise<DemoHosts> {
+  const wanted = process.env['CERTFLEET_DEMO_HOSTS'];
+  const canSshd = process.getuid?.() === 0 && which('sshd') !== undefined && which('unshare') !== undefined;
+  if (wanted === 'sshd' && !canSshd) {
+    throw new Error(
+      'CERTFLEET_DEMO_HOSTS=sshd needs root and OpenSSH server (apt-get install openssh-server)',
+    );
+  }
+  if (wanted !== 'inprocess' && canSshd) {
+    const fleet = await startFleet({ count: 4, installDir: INSTALL_DIR });
+    return {
+      description: `4 real sshd processes, each with its own address, host key and disk at ${fleet.installDir}`,
+      installDir: fleet.installDir,
+      username: fleet.username,
+      clientKeyPath: fleet.clientKeyPath,
+      hosts: fleet.hosts.map((h) => ({ ...h, file: (name: string) => path.join(h.dir, name) })),
+      stop: () => fleet.stop(),
+    };
+  }
+  const keyDir = await mkdtemp(path.join(tmpdir(), 'certfleet-demo-key-'));
+  const client = generateClientKeyPair();
+  const clientKeyPath = path.join(keyDir, 'id_ed25519');
+  await writeFile(clientKeyPath, client.privateKey, { mode: 0o600 });
+  const hosts = await Promise.all(
+    [1, 2, 3, 4].map((i) =>
+      startInProcessHost({
+        flavour: 'linux',
+        clientPublicKey: client.publicKey,
+        installDir: INSTALL_DIR,
+        address: `127.0.20.${i}`,
+      }),
+    ),
+  );
+  const why = wanted === 'inprocess' ? 'as asked' : 'real sshd needs root and openssh-server';
+  return {
+    description: `4 in-process SSH servers (${why}), each with its own host key and directory`,
+    installDir: INSTALL_DIR,
+    username: 'certfleet',
+    clientKeyPath,
+    hosts: hosts.map((h) => ({
+      address: h.address,
+      port: h.port,
+      hostKeyLine: h.hostKeyLine,
+      file: (name: string) => h.localPath(`${INSTALL_DIR}/${name}`),
+    })),
+    async stop() {
+      await Promise.all(hosts.map((h) => h.stop()));
+      await rm(keyDir, { recursive: true, force: true });
+    },
+  };
+}
+
 function fail(message: string): never {
   throw new Error(message);
 }
@@ -99,24 +171,24 @@ async function main(): Promise<void> {
   say();
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async (): Promise<void> => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   };
+  // Interrupted (Ctrl-C, a closed pipe): still stop what the demo started.
+  process.stdout.on('error', () => {
+    void cleanup().finally(() => process.exit(1));
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'] as const) {
+    process.once(signal, () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     const redis = await ensureRedis();
     if (redis.child) cleanups.push(async () => redis.child?.kill());
 
-    const isRoot = process.getuid?.() === 0;
-    const sshd = which('sshd');
-    if (!isRoot || !sshd) {
-      throw new Error(
-        `the demo's front-ends are real OpenSSH servers, which need root and sshd (${isRoot ? 'sshd is missing: apt-get install openssh-server' : 'run it as root'})`,
-      );
-    }
-    const fleet: Fleet = await startFleet({ count: 4 });
+    const fleet = await startDemoHosts();
     cleanups.push(() => fleet.stop());
-    say(
-      `Front-ends: 4 real sshd processes, each with its own address, host key and disk at ${fleet.installDir}`,
-    );
+    say(`Front-ends: ${fleet.description}`);
     const envs: HarnessEnvironment[] = [
       { name: 'acme-prd', platform: 'linux', installDir: fleet.installDir, hosts: [] },
       { name: 'acme-qa', platform: 'linux', installDir: fleet.installDir, hosts: [] },
@@ -207,9 +279,9 @@ async function main(): Promise<void> {
     say('Checking the files on every front-end:');
     const expected = final.targets[0].sha256 as string;
     for (const [i, host] of fleet.hosts.entries()) {
-      const data = await readFile(path.join(host.dir, 'demo-payments-client.pfx'));
+      const data = await readFile(host.file('demo-payments-client.pfx'));
       const digest = createHash('sha256').update(data).digest('hex');
-      const ca = await readFile(path.join(host.dir, 'demo-payments-client.ca1.cer'));
+      const ca = await readFile(host.file('demo-payments-client.ca1.cer'));
       const ok = digest === expected && ca.length > 0;
       say(
         `  ${envs[i < 2 ? 0 : 1]!.name}/fe-${(i % 2) + 1}: demo-payments-client.pfx sha256 ${digest.slice(0, 16)}… ${ok ? 'ok' : 'WRONG'}, ca1.cer ${ca.length} bytes`,
