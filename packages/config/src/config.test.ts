@@ -55,6 +55,22 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).not.toContain('\n');
   });
 
+  it('reads SSH timeouts and earlier master keys', () => {
+    const old = randomBytes(32).toString('base64');
+    const config = loadConfig({
+      FLEET_MASTER_KEY: KEY,
+      FLEET_MASTER_KEY_PREVIOUS: old,
+      FLEET_SSH_CONNECT_TIMEOUT: '3',
+      FLEET_SSH_STEP_TIMEOUT: '45',
+    });
+    expect(config.previousMasterKeys.map((k) => k.toString('base64'))).toEqual([old]);
+    expect(config.sshConnectTimeoutMs).toBe(3000);
+    expect(config.sshStepTimeoutMs).toBe(45_000);
+    expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_MASTER_KEY_PREVIOUS: 'short' })).toThrow(
+      /^FLEET_MASTER_KEY_PREVIOUS: /,
+    );
+  });
+
   it('allows a missing master key only when asked to', () => {
     expect(loadConfig({}, { requireMasterKey: false }).masterKey).toBeUndefined();
   });

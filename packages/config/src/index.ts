@@ -47,6 +47,10 @@ export interface FleetConfig {
   rateLimit: number;
   /** BullMQ lock duration: how soon a dead worker's target is taken over. */
   lockDurationMs: number;
+  /** How long an SSH connection and handshake may take. */
+  sshConnectTimeoutMs: number;
+  /** How long each remote step (an SFTP operation, a command) may take. */
+  sshStepTimeoutMs: number;
   /** Largest decoded PFX accepted at intake. */
   maxPfxBytes: number;
   /** Largest KDF iteration count accepted in a PFX, checked before deriving anything. */
@@ -178,6 +182,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     secretTtlMs: duration(env, 'FLEET_SECRET_TTL', '72h'),
     rateLimit: integer(env, 'FLEET_RATE_LIMIT', 120, 1, 1_000_000),
     lockDurationMs: integer(env, 'FLEET_LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
+    sshConnectTimeoutMs: integer(env, 'FLEET_SSH_CONNECT_TIMEOUT', 10, 1, 600) * 1000,
+    sshStepTimeoutMs: integer(env, 'FLEET_SSH_STEP_TIMEOUT', 30, 1, 3600) * 1000,
     maxPfxBytes: integer(env, 'FLEET_MAX_PFX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxKdfIterations: integer(env, 'FLEET_MAX_KDF_ITERATIONS', 100_000, 1, 100_000_000),
     host: text(env, 'HOST') ?? '127.0.0.1',

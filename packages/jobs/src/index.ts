@@ -98,6 +98,8 @@ export interface FlowOptions {
   prefix: string;
   attempts: number;
   backoffMs: number;
+  /** Where connection errors of the queues go (e.g. the logger) instead of stderr. */
+  onError?: (err: Error) => void;
 }
 
 /** Deterministic ids make a repeated enqueue of the same round a no-op. */
@@ -129,6 +131,10 @@ export class FleetQueues {
     this.install = new Queue(QueueName.Install, { connection, prefix });
     this.installTarget = new Queue(QueueName.InstallTarget, { connection, prefix });
     this.notify = new Queue(QueueName.Notify, { connection, prefix });
+    // Without a listener, a Redis outage prints raw stack traces outside the JSON logs.
+    const onError = options.onError ?? (() => undefined);
+    this.flow.on('error', onError);
+    for (const queue of [this.install, this.installTarget, this.notify]) queue.on('error', onError);
   }
 
   /**

@@ -55,6 +55,8 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     bodyLimit: Math.ceil((deps.config.maxPfxBytes * 4) / 3) + 512 * 1024,
     // Long path parameters reach authentication and the schema (401, then 400), not a router 414.
     routerOptions: { maxParamLength: 8192 },
+    // SIGTERM must not wait for idle keep-alive or half-open connections (load balancer checks).
+    forceCloseConnections: 'idle',
     ajv: {
       // Unknown fields are refused with 400, never dropped; no silent type coercion.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },

@@ -29,6 +29,7 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
     prefix: config.prefix,
     attempts: config.retryAttempts,
     backoffMs: config.retryBackoffMs,
+    onError: (err) => logger.warn({ err: err.message }, 'queue'),
   });
   const app = await buildApp(
     {
@@ -62,7 +63,14 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
     url,
     async close() {
       process.off('SIGHUP', onHup);
+      // Requests in flight get a short grace; then every connection is closed, idle or
+      // half-open ones included (a load balancer's TCP check must not hold the exit).
+      const grace = setTimeout(
+        () => app.server.closeAllConnections(),
+        Math.min(1000, Math.floor(config.shutdownTimeoutMs / 2)),
+      );
       await app.close();
+      clearTimeout(grace);
       await queues.close();
       redis.disconnect();
     },

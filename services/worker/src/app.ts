@@ -124,7 +124,15 @@ async function installTarget(
       );
     }
     const result = await installOnHost(
-      { host: fe.host, port: fe.port, username: fe.username, privateKey, hostKey: fe.hostKey },
+      {
+        host: fe.host,
+        port: fe.port,
+        username: fe.username,
+        privateKey,
+        hostKey: fe.hostKey,
+        readyTimeoutMs: deps.config.sshConnectTimeoutMs,
+        commandTimeoutMs: deps.config.sshStepTimeoutMs,
+      },
       env.platform,
       {
         installDir: env.installDir,

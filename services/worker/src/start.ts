@@ -24,6 +24,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
     prefix: config.prefix,
     attempts: config.retryAttempts,
     backoffMs: config.retryBackoffMs,
+    onError: (err) => logger.warn({ err: err.message }, 'queue'),
   });
   const workers = createWorkers({
     config,

@@ -94,11 +94,21 @@ export async function adminRoutes(scope: FastifyInstance, { deps, limited }: Rou
     '/readyz',
     { schema: { tags: ['health'], summary: 'Redis answers (503 when it does not)' } },
     async (_request, reply) => {
+      const unavailable = (): unknown =>
+        reply.status(503).send({ error: 'unavailable', message: 'Redis does not answer' });
+      // A client that is reconnecting queues commands: answer at once instead of waiting with them.
+      if (deps.redis.status !== 'ready') return unavailable();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 1000);
+      });
       try {
-        await deps.redis.ping();
-        return { status: 'ready' };
+        const answer = await Promise.race([deps.redis.ping(), timeout]);
+        return answer === 'PONG' ? { status: 'ready' } : unavailable();
       } catch {
-        return reply.status(503).send({ error: 'unavailable', message: 'Redis does not answer' });
+        return unavailable();
+      } finally {
+        clearTimeout(timer);
       }
     },
   );

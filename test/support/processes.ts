@@ -1,0 +1,387 @@
+/**
+ * certfleet services as separate processes, the way they run in production
+ * (`node --import tsx services/<name>/src/main.ts`), configured by environment only.
+ * Crash tests kill them by pid (SIGKILL, SIGTERM) and start new ones.
+ *
+ * Also here: the files a service reads (inventory, principals, master key), a free TCP
+ * port, and a small HTTP client for an API process.
+ *
+ * No test-framework imports: the helpers only start, watch and stop things.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sha256Hex } from '@certfleet/api';
+import { stringify } from 'yaml';
+import {
+  DEFAULT_PRINCIPALS,
+  inventoryYaml,
+  type HarnessEnvironment,
+  type HarnessPrincipal,
+} from '../harness/stack.js';
+
+/** The repository root: services are started from here so that workspace imports resolve. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type ServiceName = 'api' | 'worker' | 'notifier' | 'all';
+
+const MAINS: Record<ServiceName, string> = {
+  api: 'services/api/src/main.ts',
+  worker: 'services/worker/src/main.ts',
+  notifier: 'services/notifier/src/main.ts',
+  all: 'services/all/src/main.ts',
+};
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One service running in its own process. */
+export interface ServiceProcess {
+  /** `worker-2`, …: names it in messages. */
+  label: string;
+  service: ServiceName;
+  pid: number;
+  /** Everything it printed so far (stdout and stderr interleaved as received). */
+  output(): string;
+  /** The pino JSON lines it printed so far (other lines are skipped). */
+  logs(): Record<string, unknown>[];
+  /** Resolves with the first output line matching `pattern`; rejects on timeout or exit. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends a signal to this process only (by pid). No-op once it has exited. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<ExitStatus>;
+  /** Waits for the exit up to `timeoutMs`; rejects (leaving it running) when it does not exit. */
+  waitExit(timeoutMs: number): Promise<ExitStatus>;
+  /** True until the process has exited. */
+  readonly running: boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// no child outlives the test process
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** Kills (SIGKILL) every service process started here that is still running, and waits for them. */
+export async function killAllServices(): Promise<void> {
+  const children = [...live];
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+const MAX_OUTPUT = 4 * 1024 * 1024;
+let counter = 0;
+
+/**
+ * Starts `services/<service>/src/main.ts` in a new Node.js process with exactly `env`
+ * (plus PATH, HOME and LANG of this process): nothing of the test runner leaks into it.
+ */
+export function spawnService(
+  service: ServiceName,
+  env: Record<string, string>,
+  options: { label?: string } = {},
+): ServiceProcess {
+  installExitHook();
+  const label = options.label ?? `${service}-${++counter}`;
+  const base: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'LANG']) {
+    const value = process.env[name];
+    if (value !== undefined) base[name] = value;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', MAINS[service]], {
+    cwd: REPO_ROOT,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${label}: could not be started`);
+  const pid = child.pid;
+  live.add(child);
+  let text = '';
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    if (text.length < MAX_OUTPUT) text += chunk.toString('utf8');
+    for (const wake of waiters) wake();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  let running = true;
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running = false;
+      live.delete(child);
+      for (const wake of waiters) wake();
+      resolve({ code, signal });
+    });
+  });
+
+  return {
+    label,
+    service,
+    pid,
+    exited,
+    get running() {
+      return running;
+    },
+    output: () => text,
+    logs() {
+      const lines: Record<string, unknown>[] = [];
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // a partial line at the end
+        }
+      }
+      return lines;
+    },
+    waitForOutput(pattern, timeoutMs = 20_000) {
+      return new Promise<string>((resolve, reject) => {
+        const check = (): void => {
+          const line = text.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) {
+            done();
+            resolve(line);
+          } else if (!running) {
+            done();
+            reject(new Error(`${label} exited before printing ${pattern}: ${tail(text)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${label} did not print ${pattern} within ${timeoutMs} ms: ${tail(text)}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    kill(signal = 'SIGTERM') {
+      if (!running) return;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile
+      }
+    },
+    async waitExit(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${label} (pid ${pid}) did not exit within ${timeoutMs} ms: ${tail(text)}`)),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([exited, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+function tail(text: string, lines = 8): string {
+  return text.trim().split('\n').slice(-lines).join(' | ') || '(no output)';
+}
+
+// ---------------------------------------------------------------------------------------
+// files and settings
+
+/** The files a service process reads, in a temporary directory of their own. */
+export interface ServiceFiles {
+  dir: string;
+  inventoryPath: string;
+  authPath: string;
+  /** Bearer token per principal name. */
+  tokens: Record<string, string>;
+  /** FLEET_MASTER_KEY (base64 of 32 bytes). */
+  masterKey: string;
+  /** Rewrites the inventory (services re-read it on SIGHUP or POST /v1/inventory/reload). */
+  writeInventory(environments: HarnessEnvironment[]): Promise<void>;
+  /** Removes the directory. */
+  remove(): Promise<void>;
+}
+
+export interface ServiceFilesOptions {
+  environments: HarnessEnvironment[];
+  username: string;
+  privateKeyPath: string;
+  principals?: HarnessPrincipal[];
+}
+
+/** Writes inventory and principals files and makes a master key and a token per principal. */
+export async function writeServiceFiles(options: ServiceFilesOptions): Promise<ServiceFiles> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-services-'));
+  const principals = options.principals ?? DEFAULT_PRINCIPALS;
+  const tokens: Record<string, string> = {};
+  for (const p of principals) tokens[p.name] = `cf_${randomBytes(18).toString('base64url')}`;
+  const authPath = path.join(dir, 'auth.yaml');
+  await writeFile(
+    authPath,
+    stringify({ principals: principals.map((p) => ({ ...p, tokenSha256: sha256Hex(tokens[p.name]!) })) }),
+  );
+  const inventoryPath = path.join(dir, 'inventory.yaml');
+  const writeInventory = (envs: HarnessEnvironment[]): Promise<void> =>
+    writeFile(inventoryPath, inventoryYaml(envs, options.username, options.privateKeyPath));
+  await writeInventory(options.environments);
+  return {
+    dir,
+    inventoryPath,
+    authPath,
+    tokens,
+    masterKey: randomBytes(32).toString('base64'),
+    writeInventory,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The environment every service of one deployment shares. */
+export function serviceEnv(
+  files: ServiceFiles,
+  settings: { redisUrl: string; prefix: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    REDIS_URL: settings.redisUrl,
+    FLEET_PREFIX: settings.prefix,
+    FLEET_MASTER_KEY: files.masterKey,
+    FLEET_INVENTORY: files.inventoryPath,
+    FLEET_AUTH: files.authPath,
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// an HTTP client for an API process
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export interface ApiClient {
+  url: string;
+  request(
+    principal: string | null,
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }>;
+  /** GET /v1/jobs/:id, which must answer 200. */
+  getJob(id: string): Promise<Json>;
+  /** Polls the job until `until(job)` holds (default: a final status). */
+  waitForJob(
+    id: string,
+    options?: { until?: (job: Json) => boolean; timeoutMs?: number; intervalMs?: number },
+  ): Promise<Json>;
+  /** Resolves once GET /healthz answers 200. */
+  waitUntilUp(timeoutMs?: number): Promise<void>;
+}
+
+export const FINAL_STATUSES = ['completed', 'partially_failed', 'failed', 'rejected'];
+
+export function apiClient(url: string, tokens: Record<string, string>): ApiClient {
+  const request: ApiClient['request'] = async (principal, method, route, body) => {
+    const headers: Record<string, string> = {};
+    if (principal) headers['authorization'] = `Bearer ${tokens[principal] ?? principal}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers,
+      signal: AbortSignal.timeout(15_000),
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed };
+  };
+  const getJob = async (id: string): Promise<Json> => {
+    const { status, body } = await request('bob', 'GET', `/v1/jobs/${id}`);
+    if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
+    return body;
+  };
+  return {
+    url,
+    request,
+    getJob,
+    async waitForJob(id, options = {}) {
+      const {
+        until = (job: Json) => FINAL_STATUSES.includes(job.status),
+        timeoutMs = 60_000,
+        intervalMs = 100,
+      } = options;
+      const deadline = Date.now() + timeoutMs;
+      let job: Json;
+      for (;;) {
+        job = await getJob(id);
+        if (until(job)) return job;
+        if (Date.now() > deadline) {
+          const targets = (job.targets as Json[]).map((t) => `${t.id}=${t.status}`).join(' ');
+          throw new Error(`job ${id} is ${job.status} (${targets}) after ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    },
+    async waitUntilUp(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })
+          .then((r) => r.status === 200)
+          .catch(() => false);
+        if (ok) return;
+        if (Date.now() > deadline) throw new Error(`${url} did not answer /healthz within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
