@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The package's public entry; by path, so that the test does not wait for npm to link the new workspace.
 import { runCli, type TextInput } from '@certfleet/cli';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startStack, type HarnessEnvironment, type Stack } from './harness/stack.js';
+import { startStack, type HarnessEnvironment, type Stack, fleetEnvironments } from './harness/stack.js';
 import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -105,18 +105,7 @@ describe('fleetctl against the running services', () => {
 
   beforeAll(async () => {
     fleet = await startFleet({ count: 3 });
-    const envs: HarnessEnvironment[] = [
-      { name: 'acme-prd', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-      { name: 'acme-qa', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-    ];
-    fleet.hosts.forEach((h, i) =>
-      envs[i < 2 ? 0 : 1]!.hosts.push({
-        name: `fe-${(i % 2) + 1}`,
-        address: h.address,
-        port: h.port,
-        hostKeyLine: h.hostKeyLine,
-      }),
-    );
+    const envs: HarnessEnvironment[] = fleetEnvironments(fleet, { 'acme-prd': 2, 'acme-qa': 1 });
     stack = await startStack({
       environments: envs,
       username: fleet.username,

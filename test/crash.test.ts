@@ -19,17 +19,21 @@ import { createRedis, keyPrefix, QueueName, verifySignature } from '@certfleet/j
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startReceiver, type Receiver } from './harness/stack.js';
+import {
+  fleetEnvironments,
+  startReceiver,
+  writeServiceFiles,
+  type Receiver,
+  type ServiceFiles,
+} from './harness/stack.js';
 import {
   apiClient,
   freePort,
   killAllServices,
   serviceEnv,
   spawnService,
-  writeServiceFiles,
   type ApiClient,
   type Json,
-  type ServiceFiles,
   type ServiceProcess,
 } from './support/processes.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
@@ -136,19 +140,7 @@ describe('a 10-host fan-out survives its worker and its Redis', () => {
       startReceiver(),
     ]);
     files = await writeServiceFiles({
-      environments: [
-        {
-          name: ENV,
-          platform: 'linux',
-          installDir: fleet.installDir,
-          hosts: fleet.hosts.map((h, i) => ({
-            name: `fe-${i + 1}`,
-            address: h.address,
-            port: h.port,
-            hostKeyLine: h.hostKeyLine,
-          })),
-        },
-      ],
+      environments: fleetEnvironments(fleet, { [ENV]: fleet.hosts.length }),
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
     });

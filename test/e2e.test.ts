@@ -15,6 +15,7 @@ import {
   type HarnessEnvironment,
   type Receiver,
   type Stack,
+  fleetEnvironments,
 } from './harness/stack.js';
 import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
@@ -31,18 +32,7 @@ describe('a job from submit to every front-end', () => {
   beforeAll(async () => {
     fleet = await startFleet({ count: 4 });
     receiver = await startReceiver();
-    envs = [
-      { name: 'acme-prd', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-      { name: 'acme-qa', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-    ];
-    fleet.hosts.forEach((h, i) =>
-      envs[i < 2 ? 0 : 1]!.hosts.push({
-        name: `fe-${(i % 2) + 1}`,
-        address: h.address,
-        port: h.port,
-        hostKeyLine: h.hostKeyLine,
-      }),
-    );
+    envs = fleetEnvironments(fleet, { 'acme-prd': 2, 'acme-qa': 2 });
     stack = await startStack({
       environments: envs,
       username: fleet.username,

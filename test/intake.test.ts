@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { createRedis, keyPrefix, QueueName } from '@certfleet/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, type Corpus } from './fixtures/corpus.js';
-import { startStack, type Stack } from './harness/stack.js';
+import { startStack, type Stack, fleetEnvironments } from './harness/stack.js';
 import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 const run = promisify(execFile);
@@ -26,19 +26,7 @@ describe('certificate intake through the API', () => {
   beforeAll(async () => {
     [corpus, fleet] = await Promise.all([makeCorpus(), startFleet({ count: 2 })]);
     stack = await startStack({
-      environments: [
-        {
-          name: 'acme-prd',
-          platform: 'linux',
-          installDir: fleet.installDir,
-          hosts: fleet.hosts.map((h, i) => ({
-            name: `fe-${i + 1}`,
-            address: h.address,
-            port: h.port,
-            hostKeyLine: h.hostKeyLine,
-          })),
-        },
-      ],
+      environments: fleetEnvironments(fleet, { 'acme-prd': fleet.hosts.length }),
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
       env: { FLEET_MAX_PFX_BYTES: String(64 * 1024) },

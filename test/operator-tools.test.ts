@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startReceiver, startStack, type Receiver, type Stack } from './harness/stack.js';
+import { startReceiver, startStack, type Receiver, type Stack, fleetEnvironments } from './harness/stack.js';
 import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 interface Mail {
@@ -54,19 +54,7 @@ describe('operator tools on the running services', () => {
   beforeAll(async () => {
     [fleet, slack, smtp] = await Promise.all([startFleet({ count: 2 }), startReceiver(), startSmtp()]);
     stack = await startStack({
-      environments: [
-        {
-          name: 'acme-prd',
-          platform: 'linux',
-          installDir: fleet.installDir,
-          hosts: fleet.hosts.map((h, i) => ({
-            name: `fe-${i + 1}`,
-            address: h.address,
-            port: h.port,
-            hostKeyLine: h.hostKeyLine,
-          })),
-        },
-      ],
+      environments: fleetEnvironments(fleet, { 'acme-prd': fleet.hosts.length }),
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
       env: { FLEET_SMTP_URL: smtp.url, FLEET_NOTIFY_EMAIL_FROM: 'certfleet@support.example' },

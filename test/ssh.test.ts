@@ -8,8 +8,8 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { utils as sshUtils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateClientKeyPair } from './support/inprocess-host.js';
 import {
   SshSession,
   TargetError,
@@ -252,9 +252,9 @@ describe('failures', () => {
   });
 
   it('reports a refused key as auth_failed', async () => {
-    const other = sshUtils.generateKeyPairSync('ed25519');
+    const other = generateClientKeyPair();
     const err = await expectTargetError(
-      installOnHost(targetFor(host(3), { privateKey: other.private }), 'linux', request('auth')),
+      installOnHost(targetFor(host(3), { privateKey: other.privateKey }), 'linux', request('auth')),
       'auth_failed',
     );
     expect(err.permanent).toBe(true);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startStack, type HarnessEnvironment, type Stack } from './harness/stack.js';
+import { startStack, type HarnessEnvironment, type Stack, fleetEnvironments } from './harness/stack.js';
 import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 // Set CERTFLEET_SCREENSHOTS=docs to refresh the README's picture; otherwise it goes to a temp folder.
@@ -50,18 +50,7 @@ describe('the approval page in Chromium', () => {
 
   beforeAll(async () => {
     fleet = await startFleet({ count: 3 });
-    const envs: HarnessEnvironment[] = [
-      { name: 'acme-prd', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-      { name: 'acme-qa', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-    ];
-    fleet.hosts.forEach((h, i) =>
-      envs[i < 2 ? 0 : 1]!.hosts.push({
-        name: `fe-${(i % 2) + 1}`,
-        address: h.address,
-        port: h.port,
-        hostKeyLine: h.hostKeyLine,
-      }),
-    );
+    const envs: HarnessEnvironment[] = fleetEnvironments(fleet, { 'acme-prd': 2, 'acme-qa': 1 });
     stack = await startStack({
       environments: envs,
       username: fleet.username,

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { startReceiver, startStack, type HarnessEnvironment, type Stack } from '../../test/harness/stack.js';
+import { fleetEnvironments, startReceiver, startStack, type Stack } from '../../test/harness/stack.js';
 import { generateClientKeyPair, startInProcessHost } from '../../test/support/inprocess-host.js';
 import { startFleet } from '../../test/support/sshd-fleet.js';
 import { makeDemoCertificates } from './demo-certs.js';
@@ -189,18 +189,7 @@ async function main(): Promise<void> {
     const fleet = await startDemoHosts();
     cleanups.push(() => fleet.stop());
     say(`Front-ends: ${fleet.description}`);
-    const envs: HarnessEnvironment[] = [
-      { name: 'acme-prd', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-      { name: 'acme-qa', platform: 'linux', installDir: fleet.installDir, hosts: [] },
-    ];
-    fleet.hosts.forEach((h, i) => {
-      envs[i < 2 ? 0 : 1]!.hosts.push({
-        name: `fe-${(i % 2) + 1}`,
-        address: h.address,
-        port: h.port,
-        hostKeyLine: h.hostKeyLine,
-      });
-    });
+    const envs = fleetEnvironments(fleet, { 'acme-prd': 2, 'acme-qa': 2 });
     for (const e of envs) {
       say(`  ${e.name}: ${e.hosts.map((h) => `${h.name} (${h.address}:${h.port})`).join(', ')}`);
     }

@@ -95,11 +95,31 @@ export function inventoryYaml(
   });
 }
 
-const FINAL = ['completed', 'partially_failed', 'failed', 'rejected'];
+/** The files a service process reads, in a temporary directory of their own. */
+export interface ServiceFiles {
+  dir: string;
+  inventoryPath: string;
+  authPath: string;
+  /** Bearer token per principal name. */
+  tokens: Record<string, string>;
+  /** FLEET_MASTER_KEY (base64 of 32 bytes). */
+  masterKey: string;
+  /** Rewrites the inventory (services re-read it on SIGHUP or POST /v1/inventory/reload). */
+  writeInventory(environments: HarnessEnvironment[]): Promise<void>;
+  /** Removes the directory. */
+  remove(): Promise<void>;
+}
 
-/** Starts api + worker + notifier in this process against real Redis and the given front-ends. */
-export async function startStack(options: StackOptions): Promise<Stack> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-stack-'));
+export interface ServiceFilesOptions {
+  environments: HarnessEnvironment[];
+  username: string;
+  privateKeyPath: string;
+  principals?: HarnessPrincipal[];
+}
+
+/** Writes inventory and principals files and makes a master key and a token per principal. */
+export async function writeServiceFiles(options: ServiceFilesOptions): Promise<ServiceFiles> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-files-'));
   const principals = options.principals ?? DEFAULT_PRINCIPALS;
   const tokens: Record<string, string> = {};
   for (const p of principals) tokens[p.name] = `cf_${randomBytes(18).toString('base64url')}`;
@@ -112,10 +132,48 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const writeInventory = (envs: HarnessEnvironment[]): Promise<void> =>
     writeFile(inventoryPath, inventoryYaml(envs, options.username, options.privateKeyPath));
   await writeInventory(options.environments);
+  return {
+    dir,
+    inventoryPath,
+    authPath,
+    tokens,
+    masterKey: randomBytes(32).toString('base64'),
+    writeInventory,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A fleet's hosts as environments: `{ 'acme-prd': 2, 'acme-qa': 1 }` takes the hosts in order, named fe-1, fe-2, … */
+export function fleetEnvironments(
+  fleet: { installDir: string; hosts: { address: string; port: number; hostKeyLine: string }[] },
+  layout: Record<string, number>,
+  platform: 'linux' | 'windows' = 'linux',
+): HarnessEnvironment[] {
+  let next = 0;
+  return Object.entries(layout).map(([name, count]) => ({
+    name,
+    platform,
+    installDir: fleet.installDir,
+    hosts: fleet.hosts.slice(next, (next += count)).map((h, i) => ({
+      name: `fe-${i + 1}`,
+      address: h.address,
+      port: h.port,
+      hostKeyLine: h.hostKeyLine,
+    })),
+  }));
+}
+
+const FINAL = ['completed', 'partially_failed', 'failed', 'rejected'];
+
+/** Starts api + worker + notifier in this process against real Redis and the given front-ends. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const files = await writeServiceFiles(options);
+  const { dir, tokens, inventoryPath, authPath, writeInventory } = files;
+  const principals = options.principals ?? DEFAULT_PRINCIPALS;
   const config = loadConfig({
     REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     FLEET_PREFIX: `test-${randomBytes(6).toString('hex')}`,
-    FLEET_MASTER_KEY: randomBytes(32).toString('base64'),
+    FLEET_MASTER_KEY: files.masterKey,
     FLEET_INVENTORY: inventoryPath,
     FLEET_AUTH: authPath,
     FLEET_RETRY_ATTEMPTS: '2',
@@ -182,7 +240,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const keys = await redis.keys(`{${config.prefix}}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
-      await rm(dir, { recursive: true, force: true });
+      await files.remove();
     },
   };
 }

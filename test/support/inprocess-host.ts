@@ -181,9 +181,24 @@ export interface InProcessHost {
   stop(): Promise<void>;
 }
 
+/**
+ * An ed25519 key pair that ssh2 can read back. ssh2 1.17's generator strips leading
+ * zero bytes from the public key, so about 1 pair in 256 cannot be parsed (mscdex/ssh2#1513):
+ * such a pair is drawn again.
+ */
+function generateEd25519(): { private: string; public: string } {
+  for (let i = 0; i < 16; i++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) {
+      return pair;
+    }
+  }
+  throw new Error('could not generate a readable ed25519 key pair');
+}
+
 /** A fresh ed25519 client key: `privateKey` in OpenSSH format, `publicKey` as an OpenSSH line. */
 export function generateClientKeyPair(): { privateKey: string; publicKey: string } {
-  const pair = utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519();
   return { privateKey: pair.private, publicKey: pair.public };
 }
 
@@ -1197,7 +1212,7 @@ export async function startInProcessHost(options: InProcessHostOptions): Promise
 
   const storePath = join(root, STORE_FILE);
   const disk = flavour === 'windows' ? windowsDisk(root, drives) : linuxDisk(root, installDir);
-  const hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = generateEd25519();
   const received: Received = { connections: 0, logins: [], execs: [], sftp: [] };
   const connections = new Set<Connection>();
 

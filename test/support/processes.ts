@@ -9,20 +9,10 @@
  * No test-framework imports: the helpers only start, watch and stop things.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256Hex } from '@certfleet/api';
-import { stringify } from 'yaml';
-import {
-  DEFAULT_PRINCIPALS,
-  inventoryYaml,
-  type HarnessEnvironment,
-  type HarnessPrincipal,
-} from '../harness/stack.js';
+import { type ServiceFiles } from '../harness/stack.js';
 
 /** The repository root: services are started from here so that workspace imports resolve. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -219,54 +209,6 @@ function tail(text: string, lines = 8): string {
 
 // ---------------------------------------------------------------------------------------
 // files and settings
-
-/** The files a service process reads, in a temporary directory of their own. */
-export interface ServiceFiles {
-  dir: string;
-  inventoryPath: string;
-  authPath: string;
-  /** Bearer token per principal name. */
-  tokens: Record<string, string>;
-  /** FLEET_MASTER_KEY (base64 of 32 bytes). */
-  masterKey: string;
-  /** Rewrites the inventory (services re-read it on SIGHUP or POST /v1/inventory/reload). */
-  writeInventory(environments: HarnessEnvironment[]): Promise<void>;
-  /** Removes the directory. */
-  remove(): Promise<void>;
-}
-
-export interface ServiceFilesOptions {
-  environments: HarnessEnvironment[];
-  username: string;
-  privateKeyPath: string;
-  principals?: HarnessPrincipal[];
-}
-
-/** Writes inventory and principals files and makes a master key and a token per principal. */
-export async function writeServiceFiles(options: ServiceFilesOptions): Promise<ServiceFiles> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-services-'));
-  const principals = options.principals ?? DEFAULT_PRINCIPALS;
-  const tokens: Record<string, string> = {};
-  for (const p of principals) tokens[p.name] = `cf_${randomBytes(18).toString('base64url')}`;
-  const authPath = path.join(dir, 'auth.yaml');
-  await writeFile(
-    authPath,
-    stringify({ principals: principals.map((p) => ({ ...p, tokenSha256: sha256Hex(tokens[p.name]!) })) }),
-  );
-  const inventoryPath = path.join(dir, 'inventory.yaml');
-  const writeInventory = (envs: HarnessEnvironment[]): Promise<void> =>
-    writeFile(inventoryPath, inventoryYaml(envs, options.username, options.privateKeyPath));
-  await writeInventory(options.environments);
-  return {
-    dir,
-    inventoryPath,
-    authPath,
-    tokens,
-    masterKey: randomBytes(32).toString('base64'),
-    writeInventory,
-    remove: () => rm(dir, { recursive: true, force: true }),
-  };
-}
 
 /** The environment every service of one deployment shares. */
 export function serviceEnv(

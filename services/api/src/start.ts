@@ -1,7 +1,5 @@
-import { StartError, type FleetConfig, type Running } from '@certfleet/config';
-import { InventoryHolder } from '@certfleet/inventory';
-import { FleetQueues, createRedis, inventoryChannel } from '@certfleet/jobs';
-import { FleetStore } from '@certfleet/store';
+import type { FleetConfig, Running } from '@certfleet/config';
+import { inventoryChannel, openCore } from '@certfleet/jobs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
@@ -15,22 +13,8 @@ export interface RunningApi extends Running {
 
 /** Opens Redis, loads inventory and principals, builds the app and listens. */
 export async function startApi(config: FleetConfig, logger: Logger): Promise<RunningApi> {
-  if (!config.masterKey) throw new StartError('FLEET_MASTER_KEY: is required');
-  const inventory = await InventoryHolder.open(config.inventoryPath);
   let principals: Principal[] = await loadPrincipals(config.authPath);
-  const redis = createRedis(config.redisUrl);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
-  const store = new FleetStore(redis, {
-    prefix: config.prefix,
-    masterKey: config.masterKey,
-    previousMasterKeys: config.previousMasterKeys,
-  });
-  const queues = new FleetQueues(redis, {
-    prefix: config.prefix,
-    attempts: config.retryAttempts,
-    backoffMs: config.retryBackoffMs,
-    onError: (err) => logger.warn({ err: err.message }, 'queue'),
-  });
+  const { redis, store, queues, inventory, ...core } = await openCore(config, logger);
   const app = await buildApp(
     {
       config,
@@ -71,8 +55,7 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
       );
       await app.close();
       clearTimeout(grace);
-      await queues.close();
-      redis.disconnect();
+      await core.close();
     },
   };
 }

@@ -1,7 +1,5 @@
-import { StartError, type FleetConfig, type Running } from '@certfleet/config';
-import { InventoryHolder } from '@certfleet/inventory';
-import { FleetQueues, createRedis, inventoryChannel } from '@certfleet/jobs';
-import { FleetStore } from '@certfleet/store';
+import type { FleetConfig, Running } from '@certfleet/config';
+import { inventoryChannel, openCore } from '@certfleet/jobs';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './app.js';
 
@@ -11,21 +9,7 @@ export interface RunningWorker extends Running {
 
 /** Starts the install workers; close() stops taking work and waits for running targets. */
 export async function startWorker(config: FleetConfig, logger: Logger): Promise<RunningWorker> {
-  if (!config.masterKey) throw new StartError('FLEET_MASTER_KEY: is required');
-  const inventory = await InventoryHolder.open(config.inventoryPath);
-  const redis = createRedis(config.redisUrl);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
-  const store = new FleetStore(redis, {
-    prefix: config.prefix,
-    masterKey: config.masterKey,
-    previousMasterKeys: config.previousMasterKeys,
-  });
-  const queues = new FleetQueues(redis, {
-    prefix: config.prefix,
-    attempts: config.retryAttempts,
-    backoffMs: config.retryBackoffMs,
-    onError: (err) => logger.warn({ err: err.message }, 'queue'),
-  });
+  const { redis, store, queues, inventory, ...core } = await openCore(config, logger);
   const workers = createWorkers({
     config,
     store,
@@ -53,8 +37,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
       process.off('SIGHUP', onHup);
       subscriber.disconnect();
       await workers.close();
-      await queues.close();
-      redis.disconnect();
+      await core.close();
     },
   };
 }

@@ -1,0 +1,44 @@
+import { StartError, type FleetConfig } from '@certfleet/config';
+import { InventoryHolder } from '@certfleet/inventory';
+import { FleetStore } from '@certfleet/store';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createRedis, FleetQueues } from './index.js';
+
+/** What the api and the worker both open: Redis, the store, the queues and the inventory. */
+export interface FleetCore {
+  redis: Redis;
+  store: FleetStore;
+  queues: FleetQueues;
+  inventory: InventoryHolder;
+  close(): Promise<void>;
+}
+
+/** Opens the shared parts of a process that seals or opens secrets. */
+export async function openCore(config: FleetConfig, logger: Logger): Promise<FleetCore> {
+  if (!config.masterKey) throw new StartError('FLEET_MASTER_KEY: is required');
+  const inventory = await InventoryHolder.open(config.inventoryPath);
+  const redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
+  const store = new FleetStore(redis, {
+    prefix: config.prefix,
+    masterKey: config.masterKey,
+    previousMasterKeys: config.previousMasterKeys,
+  });
+  const queues = new FleetQueues(redis, {
+    prefix: config.prefix,
+    attempts: config.retryAttempts,
+    backoffMs: config.retryBackoffMs,
+    onError: (err) => logger.warn({ err: err.message }, 'queue'),
+  });
+  return {
+    redis,
+    store,
+    queues,
+    inventory,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}
