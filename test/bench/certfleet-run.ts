@@ -1,0 +1,126 @@
+/**
+ * One certfleet job to N front-ends, end to end through the HTTP API: submit (alice),
+ * approve (bob), then poll until the job is final. Times come from this process's clock
+ * and from the job record itself (`updatedAt` of the final transition, `finishedAt` per
+ * target), which the in-process stack writes with the same clock.
+ */
+import type { Stack } from '../harness/stack.js';
+
+export interface CertfleetSample {
+  /** submit request sent → 201 (PFX inspection, plan, sealed secret). */
+  submitMs: number;
+  /** approve request sent → 202 (flow added to BullMQ). */
+  approveMs: number;
+  /** submit sent → final transition written (job record `updatedAt`). */
+  e2eMs: number;
+  /** approve sent → final transition written: the install phase alone. */
+  installMs: number;
+  /** approve sent → each target's `finishedAt`, ascending. */
+  targetFinishMs: number[];
+  /** Mean worker-side time per target (connect, upload, verify, move), from /metrics. */
+  workerMeanMs: number;
+  unchanged: boolean;
+}
+
+export interface JobSpec {
+  environment: string;
+  /** Certificate name (file name on the hosts). */
+  name: string;
+  ticket: string;
+  pfx: Buffer;
+  password: string;
+  caPem: string;
+  /** true: every target must come back `unchanged` (the same certificate again). */
+  expectUnchanged: boolean;
+  /** Number of targets the job must have. */
+  targets: number;
+}
+
+interface TargetBody {
+  id: string;
+  status: string;
+  unchanged: boolean;
+  finishedAt: string;
+  error: unknown;
+}
+
+interface JobBody {
+  status: string;
+  updatedAt: string;
+  targets: TargetBody[];
+}
+
+interface InstallMetric {
+  sum: number;
+  count: number;
+}
+
+async function installMetric(stack: Stack): Promise<InstallMetric> {
+  const res = await stack.request('alice', 'GET', '/metrics');
+  const text = typeof res.body === 'string' ? res.body : '';
+  const read = (name: string): number => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  return {
+    sum: read('certfleet_target_install_duration_seconds_sum'),
+    count: read('certfleet_target_install_duration_seconds_count'),
+  };
+}
+
+/** Polls more often than the harness's waitForJob (150 ms): the record's own times are exact anyway. */
+async function waitFinal(stack: Stack, id: string, timeoutMs: number): Promise<JobBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await stack.request('alice', 'GET', `/v1/jobs/${id}`);
+    if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
+    if (['completed', 'partially_failed', 'failed', 'rejected'].includes(body.status)) return body;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function runCertfleetJob(stack: Stack, spec: JobSpec): Promise<CertfleetSample> {
+  const metricBefore = await installMetric(stack);
+  const submitAt = Date.now();
+  const submitted = await stack.request('alice', 'POST', '/v1/jobs', {
+    ticket: spec.ticket,
+    name: spec.name,
+    environments: [spec.environment],
+    pfx: spec.pfx.toString('base64'),
+    password: spec.password,
+    caCertificates: [spec.caPem],
+  });
+  const submitMs = Date.now() - submitAt;
+  if (submitted.status !== 201) {
+    throw new Error(`submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
+  }
+  const id: string = submitted.body.id;
+  const approveAt = Date.now();
+  const approved = await stack.request('bob', 'POST', `/v1/jobs/${id}/approve`);
+  const approveMs = Date.now() - approveAt;
+  if (approved.status !== 202) {
+    throw new Error(`approve answered ${approved.status}: ${JSON.stringify(approved.body)}`);
+  }
+  const job = await waitFinal(stack, id, 300_000);
+  const targets = job.targets;
+  const bad = targets.filter((t) => t.status !== 'installed' || t.unchanged !== spec.expectUnchanged);
+  if (job.status !== 'completed' || targets.length !== spec.targets || bad.length > 0) {
+    throw new Error(
+      `certfleet job ${id} ended ${job.status} with ${targets.length} targets; not as expected ` +
+        `(unchanged=${spec.expectUnchanged}): ${JSON.stringify(bad.slice(0, 3))}`,
+    );
+  }
+  const finishedAt = Date.parse(job.updatedAt);
+  const metricAfter = await installMetric(stack);
+  const count = metricAfter.count - metricBefore.count;
+  return {
+    submitMs,
+    approveMs,
+    e2eMs: finishedAt - submitAt,
+    installMs: finishedAt - approveAt,
+    targetFinishMs: targets.map((t) => Date.parse(t.finishedAt) - approveAt).sort((a, b) => a - b),
+    workerMeanMs: count > 0 ? ((metricAfter.sum - metricBefore.sum) / count) * 1000 : NaN,
+    unchanged: spec.expectUnchanged,
+  };
+}
