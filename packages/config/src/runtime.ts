@@ -47,12 +47,13 @@ export async function runMain(
   start: (config: FleetConfig, logger: Logger) => Promise<Running>,
   options: LoadConfigOptions = {},
 ): Promise<void> {
+  const who = name === 'certfleet' ? 'certfleet' : `certfleet ${name}`;
   let config: FleetConfig;
   try {
     config = loadConfig(process.env, options);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`certfleet ${name}: ${err.message}\n`);
+      process.stderr.write(`${who}: ${err.message}\n`);
       process.exit(1);
     }
     throw err;
@@ -63,7 +64,7 @@ export async function runMain(
     running = await start(config, logger);
   } catch (err) {
     const known = err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error';
-    process.stderr.write(`certfleet ${name}: ${known ? (err as Error).message : String(err)}\n`);
+    process.stderr.write(`${who}: ${known ? (err as Error).message : String(err)}\n`);
     if (!known) logger.error({ err }, 'start failed');
     process.exit(1);
   }
