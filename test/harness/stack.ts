@@ -14,6 +14,7 @@ import { loadConfig, type FleetConfig } from '@certfleet/config';
 import { startAll, type RunningAll } from '@certfleet/all';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
+import { apiClient } from './api-client.js';
 
 export interface HarnessHost {
   name: string;
@@ -163,8 +164,6 @@ export function fleetEnvironments(
   }));
 }
 
-const FINAL = ['completed', 'partially_failed', 'failed', 'rejected'];
-
 /** Starts api + worker + notifier in this process against real Redis and the given front-ends. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const files = await writeServiceFiles(options);
@@ -187,39 +186,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const running = await startAll(config, logger);
   const url = running.api.url;
 
-  const request: Stack['request'] = async (principal, method, route, body) => {
-    const headers: Record<string, string> = {};
-    if (principal) headers['authorization'] = `Bearer ${tokens[principal] ?? principal}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${url}${route}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed };
-  };
-
-  const waitForJob: Stack['waitForJob'] = async (id, timeoutMs = 90_000, onUpdate) => {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    for (;;) {
-      const { status, body } = await request(principals[0]!.name, 'GET', `/v1/jobs/${id}`);
-      if (status !== 200) throw new Error(`GET job ${id} answered ${status}: ${JSON.stringify(body)}`);
-      const snapshot = JSON.stringify(body.targets) + body.status;
-      if (snapshot !== last && onUpdate) onUpdate(body);
-      last = snapshot;
-      if (FINAL.includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  };
+  const client = apiClient(url, tokens, principals[0]!.name);
+  const request: Stack['request'] = client.request;
+  const waitForJob: Stack['waitForJob'] = (id, timeoutMs = 90_000, onUpdate) =>
+    client.waitForJob(id, { timeoutMs, intervalMs: 150, ...(onUpdate ? { onUpdate } : {}) });
 
   return {
     dir,
