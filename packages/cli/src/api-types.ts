@@ -1,20 +1,11 @@
 /**
  * The API's JSON as fleetctl reads it (API.md). Job, target and audit shapes are
- * the store's own types, imported for their types only; the rest is the HTTP contract.
+ * the store's own types (and its list of statuses); the rest is the HTTP contract.
  */
 import type { AuditEntry, EnvCertificate, Job, JobStatus, TargetRecord } from '@certfleet/store';
 
 export type { AuditEntry, EnvCertificate, Job, JobStatus, TargetRecord };
-
-export const JOB_STATUSES: readonly JobStatus[] = [
-  'pending_approval',
-  'queued',
-  'running',
-  'completed',
-  'partially_failed',
-  'failed',
-  'rejected',
-];
+export { JOB_STATUSES } from '@certfleet/store';
 
 /** `POST /v1/jobs` body. */
 export interface SubmitRequest {

@@ -1,11 +1,23 @@
 import type { CertificateSummary } from '@certfleet/certs';
 
-export type JobStatus =
-  'pending_approval' | 'queued' | 'running' | 'completed' | 'partially_failed' | 'failed' | 'rejected';
+/** Every job status, in lifecycle order. */
+export const JOB_STATUSES = [
+  'pending_approval',
+  'queued',
+  'running',
+  'completed',
+  'partially_failed',
+  'failed',
+  'rejected',
+] as const;
+
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'partially_failed', 'failed', 'rejected'];
 
-export type TargetStatus = 'pending' | 'running' | 'installed' | 'failed';
+export const TARGET_STATUSES = ['pending', 'running', 'installed', 'failed'] as const;
+
+export type TargetStatus = (typeof TARGET_STATUSES)[number];
 
 export interface TargetErrorInfo {
   code: string;

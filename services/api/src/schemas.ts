@@ -1,19 +1,10 @@
+import { JOB_STATUSES, TARGET_STATUSES } from '@certfleet/store';
 import { Type, type Static } from 'typebox';
 
 export const TICKET_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 export const ENV_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 export const JOB_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
-const JOB_STATUSES = [
-  'pending_approval',
-  'queued',
-  'running',
-  'completed',
-  'partially_failed',
-  'failed',
-  'rejected',
-] as const;
-const TARGET_STATUSES = ['pending', 'running', 'installed', 'failed'] as const;
 
 /** A string enum whose static type is the union of its values. */
 function oneOf<T extends string>(values: readonly T[], description?: string) {
