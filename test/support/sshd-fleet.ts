@@ -412,7 +412,13 @@ class HostImpl implements FleetHost {
   killSync(): void {
     if (this.pid === undefined) return;
     const tree = processTree(this.pid);
-    signal(tree, 'SIGKILL');
+    // SIGTERM first: a login shell killed outright can leave a lock behind (root's pyenv
+    // rehash lock stalled every later root login for 60 s once). SIGKILL what is left.
+    signal(tree, 'SIGTERM');
+    signal(tree, 'SIGCONT');
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 20 && tree.some(isAlive); i++) Atomics.wait(nap, 0, 0, 25);
+    signal(tree.filter(isAlive), 'SIGKILL');
     this.pid = undefined;
   }
 
