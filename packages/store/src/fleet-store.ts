@@ -349,13 +349,17 @@ export class FleetStore {
   }
 
   /** Appends to the audit stream: who, what, when, which job. Never key material. */
+  private jobAuditKey(id: string): string {
+    return `${this.p}:audit:job:${id}`;
+  }
+
+  /**
+   * Appends to the audit stream: who, what, when, which job. Never key material.
+   * An event about a job also goes to that job's own stream, so reading one job's
+   * trail does not scan the whole fleet's.
+   */
   async audit(event: AuditEvent): Promise<void> {
-    await this.redis.xadd(
-      this.auditKey,
-      'MAXLEN',
-      '~',
-      String(this.auditMaxLen),
-      '*',
+    const fields = [
       'at',
       new Date().toISOString(),
       'actor',
@@ -366,26 +370,34 @@ export class FleetStore {
       event.jobId ?? '',
       'detail',
       JSON.stringify(event.detail ?? {}),
-    );
+    ];
+    const multi = this.redis.multi();
+    multi.xadd(this.auditKey, 'MAXLEN', '~', String(this.auditMaxLen), '*', ...fields);
+    if (event.jobId) multi.xadd(this.jobAuditKey(event.jobId), 'MAXLEN', '~', '10000', '*', ...fields);
+    await multi.exec();
   }
 
+  /** The newest `limit` entries, oldest first: of one job, or of the whole fleet. */
   async readAudit(jobId?: string, limit = 500): Promise<AuditEntry[]> {
-    const raw = await this.redis.xrange(this.auditKey, '-', '+');
-    const entries: AuditEntry[] = [];
-    for (const [id, fields] of raw) {
+    const raw = await this.redis.xrevrange(
+      jobId ? this.jobAuditKey(jobId) : this.auditKey,
+      '+',
+      '-',
+      'COUNT',
+      limit,
+    );
+    return raw.reverse().map(([id, fields]) => {
       const f: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-      if (jobId && f['job'] !== jobId) continue;
-      entries.push({
+      return {
         id,
         at: f['at'] ?? '',
         actor: f['actor'] ?? '',
         action: f['action'] ?? '',
         ...(f['job'] ? { jobId: f['job'] } : {}),
         detail: JSON.parse(f['detail'] ?? '{}') as Record<string, unknown>,
-      });
-    }
-    return entries.slice(-limit);
+      };
+    });
   }
 }
 
