@@ -464,7 +464,14 @@ function renderTargets(job) {
       h('td', { text: t.environment }),
       h('td', { text: t.frontEnd }),
       h('td', { class: 'mono host', text: t.port && t.port !== 22 ? `${t.host}:${t.port}` : t.host }),
-      h('td', { class: 'path', text: t.path }),
+      h(
+        'td',
+        { class: 'path', text: t.path },
+        // Windows: the certificate is also in the machine store, under its thumbprint.
+        t.thumbprint
+          ? h('div', { class: 'muted thumbprint', text: `${t.store ?? 'LocalMachine\\My'} ${t.thumbprint}` })
+          : null,
+      ),
     ];
     if (ran) {
       cells.push(
