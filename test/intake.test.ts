@@ -29,7 +29,8 @@ describe('certificate intake through the API', () => {
       environments: fleetEnvironments(fleet, { 'acme-prd': fleet.hosts.length }),
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
-      env: { FLEET_MAX_PFX_BYTES: String(64 * 1024) },
+      // iter-aes (200 000 PBKDF2 iterations) is accepted here: it is the costly inspection below.
+      env: { FLEET_MAX_PFX_BYTES: String(64 * 1024), FLEET_MAX_KDF_ITERATIONS: '250000' },
     });
   });
 
@@ -191,7 +192,7 @@ describe('certificate intake through the API', () => {
   });
 
   it('keeps answering /healthz while a costly PFX is inspected', async () => {
-    // iter-aes costs about two seconds of key derivation, all of it off the event loop.
+    // iter-aes costs seconds of key derivation (200 000 PBKDF2 iterations), all off the event loop.
     const latencies: number[] = [];
     let done = false;
     const submit = stack
@@ -209,7 +210,7 @@ describe('certificate intake through the API', () => {
       }
     };
     const [res] = await Promise.all([submit, probe()]);
-    expect([201, 422]).toContain(res.status);
+    expect(res.status).toBe(201);
     // Many probes ran during the inspection: the event loop stayed free.
     expect(latencies.length).toBeGreaterThan(10);
     expect(Math.max(...latencies)).toBeLessThan(50);

@@ -3,10 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Corpus, makeCorpus } from '../../../test/fixtures/corpus.js';
 import { CertError, inspectPfx, inspectPfxSync } from './index.js';
+import { inspectionThreads } from './inspect-thread.js';
 
 let corpus: Corpus;
 let work: string;
@@ -69,6 +71,26 @@ describe('inspectPfx (worker thread)', () => {
     );
     expect(refused.code).toBe('pfx_unreadable');
     expect(refused.message).toContain('within 0.001 s');
+    // the stopped thread is replaced: the next inspection works
+    const next = await inspectPfx({ pfx: corpus.file('3des.pfx'), password: corpus.password });
+    expect(next.certificate.chain).toHaveLength(3);
+  });
+
+  it('keeps its threads for the next inspection, at most one per core', async () => {
+    await inspectPfx({ pfx: corpus.file('3des.pfx'), password: corpus.password });
+    const after1 = inspectionThreads();
+    expect(after1).toBeGreaterThan(0);
+    for (const name of ['legacy.pfx', 'ec.pfx', '3des.pfx']) {
+      await inspectPfx({ pfx: corpus.file(name), password: corpus.password });
+    }
+    // one at a time: the idle thread is used again, none is added
+    expect(inspectionThreads()).toBe(after1);
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        inspectPfx({ pfx: corpus.file('3des.pfx'), password: corpus.password }),
+      ),
+    );
+    expect(inspectionThreads()).toBeLessThanOrEqual(Math.max(1, availableParallelism()));
   });
 
   it('runs concurrent inspections', async () => {
