@@ -71,6 +71,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('accepts Redis Sentinel URLs', () => {
+    const url = 'redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster?db=2';
+    expect(loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: url }).redisUrl).toBe(url);
+    expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: 'redis+sentinel://h:1' })).toThrow(
+      /^REDIS_URL: /,
+    );
+  });
+
   it('allows a missing master key only when asked to', () => {
     expect(loadConfig({}, { requireMasterKey: false }).masterKey).toBeUndefined();
   });

@@ -125,6 +125,14 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
+/** `redis://`, `rediss://`, or Sentinel: `redis+sentinel://host:port[,host:port…]/<master name>`. */
+function redisUrl(env: Env): string {
+  const raw = text(env, 'REDIS_URL');
+  if (raw === undefined) return 'redis://127.0.0.1:6379';
+  if (/^rediss?\+sentinel:\/\/(?:[^@/]*@)?[^/?#]+\/[^/?#]+(?:\?.*)?$/.test(raw)) return raw;
+  return url(env, 'REDIS_URL', ['redis:', 'rediss:'])!;
+}
+
 /** Decodes a base64 master key, which must be exactly 32 bytes. */
 export function parseMasterKey(raw: string, variable = 'FLEET_MASTER_KEY'): Buffer {
   const key = Buffer.from(raw, 'base64');
@@ -160,7 +168,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError('FLEET_NOTIFY_WEBHOOK_SECRET', 'is required when FLEET_NOTIFY_WEBHOOK_URL is set');
   }
   return {
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    redisUrl: redisUrl(env),
     prefix,
     inventoryPath: text(env, 'FLEET_INVENTORY') ?? './inventory.yaml',
     authPath: text(env, 'FLEET_AUTH') ?? './auth.yaml',
