@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { createRedis } from '@certfleet/jobs';
 import { fleetEnvironments, startReceiver, startStack, type Stack } from '../../test/harness/stack.js';
 import { generateClientKeyPair, startInProcessHost } from '../../test/support/inprocess-host.js';
 import { startFleet } from '../../test/support/sshd-fleet.js';
@@ -23,7 +23,7 @@ const say = (line = ''): void => {
 };
 
 async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, {
+  const client = createRedis(url, {
     lazyConnect: true,
     connectTimeout: 1500,
     maxRetriesPerRequest: 0,
