@@ -6,7 +6,7 @@
  * the rate limit, and a byte-level scan of Redis and of the logs for any trace
  * of the password, the PFX or the private key after a job ran.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -288,50 +288,7 @@ function privateKeyDer(pfx: Buffer, password: string): { pkcs8: Buffer; pkcs1: B
  * PFX is public text that a job record legitimately shows (subject, issuer).
  */
 function makeSecretCertificates(password: string): { pfx: Buffer; caPem: string } {
-  const keyPair = (): forge.pki.rsa.PrivateKey => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    return forge.pki.privateKeyFromPem(
-      privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-    ) as forge.pki.rsa.PrivateKey;
-  };
-  const make = (
-    cn: string,
-    key: forge.pki.rsa.PrivateKey,
-    issuerCn: string,
-    issuerKey: forge.pki.rsa.PrivateKey,
-    ca: boolean,
-  ): forge.pki.Certificate => {
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-    cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-    cert.validity.notBefore = new Date(Date.now() - 60_000);
-    cert.validity.notAfter = new Date(Date.now() + 30 * 24 * 3600 * 1000);
-    cert.setSubject([{ name: 'commonName', value: cn }]);
-    cert.setIssuer([{ name: 'commonName', value: issuerCn }]);
-    cert.setExtensions(
-      ca
-        ? [
-            { name: 'basicConstraints', cA: true, critical: true },
-            { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-          ]
-        : [
-            { name: 'basicConstraints', cA: false },
-            { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-            { name: 'extKeyUsage', clientAuth: true },
-          ],
-    );
-    cert.sign(issuerKey, forge.md.sha256.create());
-    return cert;
-  };
-  const rootKey = keyPair();
-  const root = make('sx-root', rootKey, 'sx-root', rootKey, true);
-  const leafKey = keyPair();
-  const leaf = make('sx-leaf', leafKey, 'sx-root', rootKey, false);
-  const asn1 = forge.pkcs12.toPkcs12Asn1(leafKey, [leaf], password, { algorithm: '3des' });
-  return {
-    pfx: Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary'),
-    caPem: forge.pki.certificateToPem(root),
-  };
+  return makeDemoCertificates('sx-leaf', { rootCn: 'sx-root', password });
 }
 
 // ---------------------------------------------------------------------------------------

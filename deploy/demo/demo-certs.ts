@@ -48,23 +48,24 @@ function certificate(
   return cert;
 }
 
+export interface DemoCertificateOptions {
+  /** Common name of the root CA (default `certfleet demo root CA`). */
+  rootCn?: string;
+  /** The PFX password (default: a random one). */
+  password?: string;
+}
+
 /** A demo root CA and a client certificate signed by it, packed as the platform wants: TripleDES-SHA1. */
-export function makeDemoCertificates(clientCn = 'demo-payments-client'): DemoCertificates {
+export function makeDemoCertificates(
+  clientCn = 'demo-payments-client',
+  options: DemoCertificateOptions = {},
+): DemoCertificates {
+  const rootCn = options.rootCn ?? 'certfleet demo root CA';
   const root = keyPair();
-  const rootCert = certificate(
-    'certfleet demo root CA',
-    root.publicKey,
-    { cn: 'certfleet demo root CA', key: root.privateKey },
-    true,
-  );
+  const rootCert = certificate(rootCn, root.publicKey, { cn: rootCn, key: root.privateKey }, true);
   const leaf = keyPair();
-  const leafCert = certificate(
-    clientCn,
-    leaf.publicKey,
-    { cn: 'certfleet demo root CA', key: root.privateKey },
-    false,
-  );
-  const password = `demo-${randomBytes(6).toString('hex')}`;
+  const leafCert = certificate(clientCn, leaf.publicKey, { cn: rootCn, key: root.privateKey }, false);
+  const password = options.password ?? `demo-${randomBytes(6).toString('hex')}`;
   const asn1 = forge.pkcs12.toPkcs12Asn1(leaf.privateKey, [leafCert], password, {
     algorithm: '3des',
     generateLocalKeyId: true,
