@@ -10,22 +10,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
 import { fleetEnvironments, startStack, type Stack } from './harness/stack.js';
+import { killOnExit } from './support/children.js';
 import { freePort } from './support/processes.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { redisPing, startRedisServer, type RedisServer } from './support/redis-server.js';
 import { startFleet, type Fleet } from './support/sshd-fleet.js';
-
-async function answers(port: number): Promise<boolean> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 describe('Redis through Sentinel', () => {
   let master: RedisServer;
@@ -51,8 +39,9 @@ describe('Redis through Sentinel', () => {
       ].join('\n'),
     );
     sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    killOnExit(sentinel);
     const deadline = Date.now() + 15_000;
-    while (!(await answers(port))) {
+    while (!(await redisPing(port))) {
       if (Date.now() > deadline) throw new Error('redis sentinel did not answer');
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createRedis } from '@certfleet/jobs';
 import { fleetEnvironments, startReceiver, startStack, type Stack } from '../../test/harness/stack.js';
 import { generateClientKeyPair, startInProcessHost } from '../../test/support/inprocess-host.js';
+import { killOnExit } from '../../test/support/children.js';
 import { startFleet } from '../../test/support/sshd-fleet.js';
 import { makeDemoCertificates } from './demo-certs.js';
 
@@ -81,7 +82,7 @@ async function ensureRedis(): Promise<{ url: string; child?: ChildProcess }> {
     },
   );
   // However the demo ends, its private Redis ends with it.
-  process.once('exit', () => child.kill());
+  killOnExit(child);
   const local = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     if (await redisAnswers(local)) {

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from './children.js';
 import { type ServiceFiles } from '../harness/stack.js';
 
 /** The repository root: services are started from here so that workspace imports resolve. */
@@ -56,26 +57,12 @@ export interface ServiceProcess {
 // ---------------------------------------------------------------------------------------
 // no child outlives the test process
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
+/** The service processes started here, for killAllServices. */
+const services = new Set<ChildProcess>();
 
 /** Kills (SIGKILL) every service process started here that is still running, and waits for them. */
 export async function killAllServices(): Promise<void> {
-  const children = [...live];
+  const children = [...services];
   await Promise.all(
     children.map(
       (child) =>
@@ -100,7 +87,6 @@ export function spawnService(
   env: Record<string, string>,
   options: { label?: string } = {},
 ): ServiceProcess {
-  installExitHook();
   const label = options.label ?? `${service}-${++counter}`;
   const base: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'LANG']) {
@@ -114,7 +100,8 @@ export function spawnService(
   });
   if (child.pid === undefined) throw new Error(`${label}: could not be started`);
   const pid = child.pid;
-  live.add(child);
+  services.add(child);
+  killOnExit(child);
   let text = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
@@ -127,7 +114,7 @@ export function spawnService(
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, signal) => {
       running = false;
-      live.delete(child);
+      services.delete(child);
       for (const wake of waiters) wake();
       resolve({ code, signal });
     });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './processes.js';
+import { killOnExit } from './children.js';
 
 const REDIS_SERVER = 'redis-server';
 const START_TIMEOUT_MS = 15_000;
@@ -37,25 +38,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
 /** True once `+PONG` comes back (not `-LOADING`, not refused). */
-function ping(port: number): Promise<boolean> {
+export function redisPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let answer = '';
@@ -75,7 +59,6 @@ function ping(port: number): Promise<boolean> {
 
 /** Starts a private redis-server with AOF (`appendfsync always`) on a free port. */
 export async function startRedisServer(): Promise<RedisServer> {
-  installExitHook();
   const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
@@ -104,7 +87,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       'no',
     ];
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(proc);
+    killOnExit(proc);
     const onData = (chunk: Buffer): void => {
       if (text.length < 1024 * 1024) text += chunk.toString('utf8');
     };
@@ -114,7 +97,6 @@ export async function startRedisServer(): Promise<RedisServer> {
     exited = new Promise<void>((resolve) => {
       proc.once('exit', () => {
         gone = true;
-        live.delete(proc);
         resolve();
       });
     });
@@ -126,7 +108,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     for (;;) {
       if (gone)
         throw new Error(`redis-server exited at start: ${text.trim().split('\n').slice(-3).join(' | ')}`);
-      if (await ping(port)) return;
+      if (await redisPing(port)) return;
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
         throw new Error(`redis-server did not answer on port ${port} within ${START_TIMEOUT_MS} ms`);
