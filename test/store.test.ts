@@ -76,4 +76,42 @@ describe('FleetStore', () => {
       reason: 'not_found',
     });
   });
+
+  it('pages through jobs newest first, by ticket and by status, without skipping or repeating', async () => {
+    const store = new FleetStore(redis, { prefix: `${prefix}-list`, masterKey: randomBytes(32) });
+    const secret = { pfx: Buffer.alloc(1), password: 'p', caChain: [] };
+    for (let i = 0; i < 7; i++) {
+      const rec = { ...record(`list-${i}`), ticket: i % 2 ? 'CASE-ODD' : 'CASE-EVEN' };
+      // several jobs in the same millisecond: the cursor must still order them
+      rec.createdAt = new Date(1_800_000_000_000 + Math.floor(i / 2)).toISOString();
+      await store.createJob(rec, [], secret, 60_000);
+    }
+    await store.transition('list-3', ['pending_approval'], 'rejected');
+    const walk = async (query: {
+      ticket?: string;
+      status?: 'rejected' | 'pending_approval';
+    }): Promise<string[]> => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let guard = 0; guard < 10; guard++) {
+        const page = await store.listJobs({ limit: 3, ...query, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.items.map((j) => j.id));
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      return seen;
+    };
+    const newestFirst = ['list-6', 'list-5', 'list-4', 'list-3', 'list-2', 'list-1', 'list-0'];
+    expect(await walk({})).toEqual(newestFirst);
+    expect(await walk({ ticket: 'CASE-ODD' })).toEqual(['list-5', 'list-3', 'list-1']);
+    expect(await walk({ status: 'rejected' })).toEqual(['list-3']);
+    expect(await walk({ ticket: 'CASE-EVEN', status: 'pending_approval' })).toEqual([
+      'list-6',
+      'list-4',
+      'list-2',
+      'list-0',
+    ]);
+    const keys = await redis.keys(`{${prefix}-list}:*`);
+    await redis.del(...keys);
+  });
 });

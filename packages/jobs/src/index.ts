@@ -37,11 +37,6 @@ export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
 export type NotifyPayload = Static<typeof NotifyPayload>;
 
-export type Payload =
-  | { name: typeof JobName.Install; data: InstallPayload }
-  | { name: typeof JobName.InstallTarget; data: InstallTargetPayload }
-  | { name: typeof JobName.Notify; data: NotifyPayload };
-
 const SCHEMAS = {
   [JobName.Install]: InstallPayload,
   [JobName.InstallTarget]: InstallTargetPayload,

@@ -187,51 +187,64 @@ export class FleetStore {
     await this.redis.hset(this.targetsKey(id), target.id, JSON.stringify(target));
   }
 
+  /** Index entries strictly after the cursor (newest first), at most `count`. */
+  private async indexPage(after: Cursor | undefined, count: number): Promise<Cursor[]> {
+    const raw = await this.redis.zrevrangebyscore(
+      this.indexKey,
+      after ? `${after.score}` : '+inf',
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      count + 64,
+    );
+    const page: Cursor[] = [];
+    for (let i = 0; i < raw.length && page.length < count; i += 2) {
+      const entry = { id: raw[i]!, score: Number(raw[i + 1]) };
+      if (!after || isBefore(entry, after)) page.push(entry);
+    }
+    return page;
+  }
+
+  /** The jobs of one ticket, from the ticket's own index, newest first. */
+  private async ticketEntries(ticket: string): Promise<Cursor[]> {
+    const ids = await this.redis.smembers(this.ticketKey(ticket));
+    if (ids.length === 0) return [];
+    const scores = await this.redis.zmscore(this.indexKey, ...ids);
+    return ids
+      .map((id, i) => ({ id, score: Number(scores[i] ?? 0) }))
+      .sort((x, y) => y.score - x.score || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0));
+  }
+
+  /**
+   * Jobs newest first, filtered by status and ticket, `limit` at a time. A ticket is
+   * read from its own index; otherwise the walk over all jobs is bounded, and a
+   * cursor is returned when it stopped early, so nothing is ever skipped.
+   */
   async listJobs(query: ListQuery): Promise<ListResult> {
     const items: Job[] = [];
     let after = query.cursor ? decodeCursor(query.cursor) : undefined;
-    let nextCursor: string | null = null;
+    const byTicket = query.ticket ? await this.ticketEntries(query.ticket) : undefined;
     const pageSize = Math.max(query.limit * 2, 50);
     let scanned = 0;
-    // Filters are applied while walking the index newest first; the walk is bounded.
-    outer: while (items.length < query.limit && scanned < 5000) {
-      const max = after ? `${after.score}` : '+inf';
-      const raw = await this.redis.zrevrangebyscore(
-        this.indexKey,
-        max,
-        '-inf',
-        'WITHSCORES',
-        'LIMIT',
-        0,
-        pageSize,
-      );
-      if (raw.length === 0) break;
-      let progressed = false;
-      for (let i = 0; i < raw.length; i += 2) {
-        const id = raw[i]!;
-        const score = Number(raw[i + 1]);
-        if (after && score === after.score && id >= after.id) continue;
-        progressed = true;
-        scanned++;
-        after = { score, id };
-        const job = await this.getJob(id);
-        if (!job) continue;
-        if (query.status && job.status !== query.status) continue;
-        if (query.ticket && job.ticket !== query.ticket) continue;
-        items.push(job);
-        if (items.length === query.limit) {
-          nextCursor = encodeCursor(after);
-          break outer;
-        }
+    let exhausted = false;
+    while (items.length < query.limit && scanned < LIST_SCAN_LIMIT) {
+      const page = byTicket
+        ? byTicket.filter((e) => !after || isBefore(e, after)).slice(0, pageSize)
+        : await this.indexPage(after, pageSize);
+      if (page.length === 0) {
+        exhausted = true;
+        break;
       }
-      if (!progressed || raw.length < pageSize * 2) break;
+      for (const entry of page) {
+        scanned++;
+        after = entry;
+        const job = await this.getJob(entry.id);
+        if (job && (!query.status || job.status === query.status)) items.push(job);
+        if (items.length === query.limit) break;
+      }
     }
-    return { items, nextCursor };
-  }
-
-  /** Jobs that named this ticket, newest first. */
-  async jobsForTicket(ticket: string): Promise<string[]> {
-    return this.redis.smembers(this.ticketKey(ticket));
+    return { items, nextCursor: exhausted || !after ? null : encodeCursor(after) };
   }
 
   async openSecret(id: string): Promise<SecretBundle | undefined> {
@@ -401,11 +414,24 @@ export class FleetStore {
   }
 }
 
-function encodeCursor(c: { score: number; id: string }): string {
+/** Jobs one list request looks at, at most; past it the answer carries a cursor. */
+const LIST_SCAN_LIMIT = 5000;
+
+interface Cursor {
+  score: number;
+  id: string;
+}
+
+/** Order of the index, newest first: by score, then by id (as ZREVRANGE orders equal scores). */
+function isBefore(entry: Cursor, after: Cursor): boolean {
+  return entry.score < after.score || (entry.score === after.score && entry.id < after.id);
+}
+
+function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.score}:${c.id}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): { score: number; id: string } | undefined {
+function decodeCursor(cursor: string): Cursor | undefined {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const match = /^(\d+):([A-Za-z0-9_-]+)$/.exec(text);
   return match ? { score: Number(match[1]), id: match[2]! } : undefined;

@@ -13,8 +13,6 @@ export const JOB_STATUSES = [
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'partially_failed', 'failed', 'rejected'];
-
 export const TARGET_STATUSES = ['pending', 'running', 'installed', 'failed'] as const;
 
 export type TargetStatus = (typeof TARGET_STATUSES)[number];

@@ -5,7 +5,7 @@ import type { Inventory } from '@certfleet/inventory';
 import type { FleetQueues } from '@certfleet/jobs';
 import type { FleetStore, Job, JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
-import { computePlan } from './plan.js';
+import { assertKnownEnvironments, computePlan } from './plan.js';
 import type { SubmitBody } from './schemas.js';
 
 export interface JobsDeps {
@@ -56,7 +56,7 @@ export async function submitJob(
   }
   const inventory = deps.inventory();
   // Unknown environments are refused before any PFX work: it is the cheaper check.
-  computePlan(inventory, body.environments, body.name, '', '');
+  assertKnownEnvironments(inventory, body.environments);
   const inspected = await inspectPfx(
     {
       pfx: Buffer.from(body.pfx, 'base64'),

@@ -11,14 +11,8 @@ export interface Plan {
   hash: string;
 }
 
-/** One target per environment × front-end, each with the path the customer is told. */
-export function computePlan(
-  inventory: Inventory,
-  environments: readonly string[],
-  name: string,
-  fingerprintSha256: string,
-  pfxSha256: string,
-): Plan {
+/** Refuses environments the inventory does not hold (422 unknown_environment, listing the known ones). */
+export function assertKnownEnvironments(inventory: Inventory, environments: readonly string[]): void {
   const unknown = environments.filter((e) => !findEnvironment(inventory, e));
   if (unknown.length > 0) {
     const known = inventory.environments.map((e) => e.name).join(', ') || '(none)';
@@ -27,6 +21,17 @@ export function computePlan(
       `unknown environment ${unknown.map((u) => `'${u}'`).join(', ')}; known: ${known}`,
     );
   }
+}
+
+/** One target per environment × front-end, each with the path the customer is told. */
+export function computePlan(
+  inventory: Inventory,
+  environments: readonly string[],
+  name: string,
+  fingerprintSha256: string,
+  pfxSha256: string,
+): Plan {
+  assertKnownEnvironments(inventory, environments);
   const targets: TargetRecord[] = [];
   const paths: Record<string, string> = {};
   const pins: string[] = [];
