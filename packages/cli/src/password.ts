@@ -85,8 +85,9 @@ export function promptHidden(stdin: TextInput, prompt: TextOutput, label: string
         else if (ch >= ' ') value += ch;
       }
     };
-    prompt.write(label);
+    // Echo goes off before the prompt shows: a password typed ahead must not appear.
     stdin.setRawMode?.(true);
+    prompt.write(label);
     stdin.on('data', onData);
     stdin.resume();
   });
