@@ -15,8 +15,6 @@ export interface WorkerDeps {
   connection: ConnectionOptions;
   inventory: () => Inventory;
   logger: Logger;
-  /** Per-host locks; made from the store's connection when absent. */
-  locks?: HostLocks;
 }
 
 interface Failure extends TargetErrorInfo {
@@ -49,7 +47,7 @@ const now = (): string => new Date().toISOString();
 
 /** Installs one target: the child job of the flow. */
 export async function processTarget(
-  deps: WorkerDeps,
+  deps: WorkerDeps & { locks: HostLocks },
   job: Job,
   token?: string,
 ): Promise<InstallResult | { skipped: true }> {
@@ -60,8 +58,7 @@ export async function processTarget(
   // A repeated delivery (a worker died after writing the result) changes nothing.
   if (current.status === 'installed' && current.round === round) return { skipped: true };
 
-  const locks = deps.locks ?? new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs);
-  const lock = await locks.tryAcquire(current.host, current.port);
+  const lock = await deps.locks.tryAcquire(current.host, current.port);
   if (!lock) {
     // Another install is on this host: wait our turn without spending an attempt.
     await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 750), token);
