@@ -658,6 +658,12 @@ describe('security: every way in is authenticated, approved by another and audit
       });
       expect(bearer.status).toBe(401);
       expect(bearer.body.error).toBe('webhook_signature');
+      // whatever the content type, the signature answers first
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+        const other = await postWebhook(stack, text, undefined, { 'content-type': type });
+        expect(other.status, type).toBe(401);
+        expect(other.body.error, type).toBe('webhook_signature');
+      }
       expect(await jobsForTicket(stack, body['ticket'] as string)).toEqual([]);
       // and the delivery id was not used up: the genuine delivery still makes its job
       const genuine = await postWebhook(stack, text, signBody(NEW_SECRET, text));

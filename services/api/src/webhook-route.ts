@@ -25,10 +25,18 @@ export interface WebhookRouteOptions {
 export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOptions): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = opts;
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+  // Every body is kept raw, whatever its content type: the signature answers first (401),
+  // and only a signed body is parsed as JSON.
+  const keepRaw = (
+    request: { rawBody?: Buffer },
+    body: string | Buffer,
+    done: (err: null, body: unknown) => void,
+  ) => {
     request.rawBody = body as Buffer;
     done(null, {});
-  });
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw);
   app.post(
     '/v1/webhooks/ticket',
     {
