@@ -11,6 +11,7 @@ import {
   octets,
   oid,
   parseDer,
+  toDer,
 } from './der.js';
 
 const EXTENDED_KEY_USAGE = '2.5.29.37';
@@ -69,6 +70,7 @@ export function readCertificate(der: Buffer, origin: string): Certificate {
   const fields = elements(tbs, `${origin} TBSCertificate`, 6);
   const offset = isContext(fields[0], 0) ? 1 : 0; // the version is optional
   const validity = elements(fields[offset + 3], `${origin} validity`, 2);
+  const [issuerName, subjectName] = [fields[offset + 2], fields[offset + 4]];
   let extendedKeyUsage: string[] | undefined;
   let digitalSignature: boolean | undefined;
   const extensions = fields.slice(offset + 6).find((field) => isContext(field, 3));
@@ -107,10 +109,19 @@ export function readCertificate(der: Buffer, origin: string): Certificate {
     selfSigned: false,
     origin,
   };
+  let publicKey: KeyObject;
   try {
-    certificate.selfSigned = x509.checkIssued(x509) && signedBy(certificate, x509.publicKey);
+    publicKey = x509.publicKey;
   } catch {
-    throw new MalformedError(`${origin} has a public key that cannot be used`);
+    throw new MalformedError(
+      `${origin} has a public key of an algorithm that certfleet cannot use (such as GOST)`,
+      'Ask the issuer for an RSA (2048 bits or more) or ECDSA (P-256, P-384) client certificate and CA chain.',
+    );
   }
+  // its own root: same name as issuer and subject, and its own key verifies its signature. Not
+  // OpenSSL's issuance check, which also wants keyCertSign, absent from a self-signed client certificate.
+  const sameName =
+    issuerName !== undefined && subjectName !== undefined && toDer(issuerName) === toDer(subjectName);
+  certificate.selfSigned = (sameName || x509.subject === x509.issuer) && signedBy(certificate, publicKey);
   return certificate;
 }

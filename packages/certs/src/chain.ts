@@ -30,13 +30,36 @@ export function buildChain(leaf: Certificate, pool: readonly Certificate[]): Cer
 
   const chain = extend([leaf]);
   if (chain) return chain;
-  const last = longest[longest.length - 1]!;
-  const namesake = pool.some((certificate) => certificate !== last && certificate.subject === last.issuer);
+  const path = longest;
+  const last = path[path.length - 1]!;
+  const namesakes = pool.filter((certificate) => certificate !== last && certificate.subject === last.issuer);
+  const signer = namesakes.find((certificate) => signedBy(last, certificate.x509.publicKey));
+  const missing = `The certificate chain is incomplete: the issuer "${last.issuer}" of "${last.subject}"`;
+  const addRoot =
+    'Add the issuing CA certificates, up to the self-signed root, to caCertificates (PEM text or base64 DER) ' +
+    'or include them in the PFX.';
+  if (signer && path.includes(signer)) {
+    throw new CertError(
+      'chain_incomplete',
+      `The certificate chain loops and reaches no root: "${last.subject}" is signed by "${signer.subject}", ` +
+        'which is already in the chain below it (cross-signed CAs signing each other). ' +
+        `Add the self-signed root that one of them chains to. ${addRoot}`,
+    );
+  }
+  if (signer && !last.x509.checkIssued(signer.x509)) {
+    throw new CertError(
+      'chain_incomplete',
+      `${missing} signed it, but may not issue certificates: its basic constraints or key usage ` +
+        '(keyCertSign) do not allow it, so no TLS server accepts the chain. Ask the issuer for a chain whose ' +
+        'CA certificates are marked as CAs.',
+    );
+  }
   throw new CertError(
     'chain_incomplete',
-    `The certificate chain is incomplete: the issuer "${last.issuer}" of "${last.subject}" is missing` +
-      (namesake ? ' (a certificate with that name was supplied, but it did not sign this one)' : '') +
-      '. Add the issuing CA certificates, up to the self-signed root, to caCertificates (PEM text or base64 DER) ' +
-      'or include them in the PFX.',
+    `${missing} is missing` +
+      (namesakes.length > 0 && !signer
+        ? ' (a certificate with that name was supplied, but it did not sign this one)'
+        : '') +
+      `. ${addRoot}`,
   );
 }

@@ -6,6 +6,17 @@ export const { Class, Type } = forge.asn1;
 /** A structure that is not what it should be; the caller turns it into the CertError that fits. */
 export class MalformedError extends Error {
   override readonly name = 'MalformedError';
+
+  /**
+   * @param fix what the customer should do instead of the default advice (send the binary file,
+   * base64-encoded once), when that advice cannot help
+   */
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Far deeper than any PKCS#12 or X.509 structure; hostile nesting stops here, not at the stack's end. */

@@ -199,10 +199,12 @@ describe('refusals', () => {
 
   it('reads every iteration count before deriving: MAC, PKCS#12 PBE and PBES2', () => {
     expect(refusal(input('iter.pfx')).message).toContain('10,000,000');
-    // iter-aes has a MAC iteration count of 1: only the PBES2 parameters hold the 200 000
-    expect(refusal(input('iter-aes.pfx')).message).toMatch(/200,000 .*\(content 1\)/);
-    expect(code(input('3des.pfx'), { maxIterations: 2047 })).toBe('pfx_kdf_too_expensive');
-    expect(inspectPfxSync(input('3des.pfx'), { maxIterations: 2048 }).certificate.subject).toBe(LEAF);
+    // iter-aes has one SHA-256 MAC iteration (1.5 units): its two PBES2 parts (200 000 each, SHA-256) cost the rest
+    expect(refusal(input('iter-aes.pfx')).message).toMatch(/3 password derivations costing 2,400,002 units/);
+    // the budget is the total: TripleDES-SHA1 at 2 048 costs 1 (MAC) + 3 (certificates) + 3 (key) units each
+    const tripleDes = 2048 * (1 + 3 + 3);
+    expect(code(input('3des.pfx'), { maxIterations: tripleDes - 1 })).toBe('pfx_kdf_too_expensive');
+    expect(inspectPfxSync(input('3des.pfx'), { maxIterations: tripleDes }).certificate.subject).toBe(LEAF);
   });
 
   it('payload_too_large (413) above maxBytes', () => {
@@ -229,7 +231,10 @@ describe('refusals', () => {
     expect(unreadable(corpus.file('leaf.pem'))).toContain('PEM text');
     expect(unreadable(Buffer.from(good.toString('base64')))).toContain('base64-encoded twice');
     expect(unreadable(good.subarray(0, 1000))).toContain('truncated');
-    expect(unreadable(Buffer.concat([good, Buffer.from([0])]))).toContain('1 extra byte after its end');
+    expect(unreadable(Buffer.concat([good, Buffer.from([0, 7])]))).toContain(
+      '2 bytes after its end that are not zero padding: binary data (starting 0x07)',
+    );
+    expect(unreadable(Buffer.concat([good, corpus.file('leaf.pem')]))).toMatch(/after its end.*PEM text/);
     expect(unreadable(corpus.file('root.der'))).toContain('not a DER-encoded PKCS#12');
   });
 

@@ -3,7 +3,7 @@ import { readCaCertificates } from './ca-input.js';
 import { CertError } from './cert-error.js';
 import { type Certificate, readCertificate } from './certificate.js';
 import { buildChain } from './chain.js';
-import { MalformedError } from './der.js';
+import { MalformedError, elements, oid, parseDer } from './der.js';
 import { KdfBudget } from './kdf-budget.js';
 import {
   type PfxContents,
@@ -11,13 +11,25 @@ import {
   chargeKdf,
   decryptPfx,
   scanPfx,
+  trailingZeros,
   verifyPassword,
 } from './pfx-reader.js';
 import { writeTripleDesPfx } from './pfx-writer.js';
 import { REENCODE_RECIPE } from './recipe.js';
-import type { InspectInput, InspectOptions, InspectedPfx, PfxEncryption } from './types.js';
+import type {
+  CertificateSummary,
+  InspectInput,
+  InspectOptions,
+  InspectedPfx,
+  PfxEncryption,
+} from './types.js';
 
-export const DEFAULT_MAX_ITERATIONS = 100_000;
+/**
+ * The KDF budget of one file (see kdf-budget.ts), about 2 s of derivation here: ordinary exports
+ * cost from 14 336 units (TripleDES-SHA1, 2 048 iterations) to about 770 000 (an OpenSSL test
+ * export with 102 400 for a SHA-256 MAC and 51 200 per AES bag; Java keytool's 100 000 and 50 000).
+ */
+export const DEFAULT_MAX_ITERATIONS = 2_000_000;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 const DAY_MS = 86_400_000;
@@ -67,22 +79,54 @@ function summarize(contents: PfxContents, budget: KdfBudget): PfxEncryption {
 const day = (date: Date): string => date.toISOString().slice(0, 10);
 const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
-function unreadable(detail: string): CertError {
+function unreadable(error: MalformedError): CertError {
   return new CertError(
     'pfx_unreadable',
-    `The PFX cannot be read: ${detail}. Send the client certificate with its private key as a binary ` +
-      '.pfx/.p12 file, base64-encoded once.',
+    `The PFX cannot be read: ${error.message}. ` +
+      (error.fix ??
+        'Send the client certificate with its private key as a binary .pfx/.p12 file, base64-encoded once.'),
   );
 }
 
-/** Steps 1 and 3 to 5 on any PFX: its contents, and the budget that was charged. */
-function open(pfx: Buffer, password: string, maxIterations: number) {
+/** Steps 3 to 5 on the DER of a PFX: its contents, and the budget that was charged. */
+function open(pfx: Buffer, password: string | undefined, maxIterations: number) {
   const scan = scanPfx(pfx);
-  const budget = new KdfBudget(maxIterations);
+  const budget = new KdfBudget(maxIterations, { pbmac1: scan.mac?.algorithm.name === 'pbmac1' });
   chargeKdf(scan, budget);
-  verifyPassword(scan, password);
-  const contents = decryptPfx(scan, password, budget);
+  const macSecret = verifyPassword(scan, password, budget);
+  const contents = decryptPfx(scan, password, macSecret, budget);
   return { contents, encryption: summarize(contents, budget) };
+}
+
+/** Private key algorithms that Node (OpenSSL without engines) cannot use, by PKCS#8 algorithm OID. */
+const UNUSABLE_KEYS: Readonly<Record<string, string>> = {
+  '1.2.643.2.2.19': 'GOST R 34.10-2001',
+  '1.2.643.7.1.1.1.1': 'GOST R 34.10-2012 (256-bit)',
+  '1.2.643.7.1.1.1.2': 'GOST R 34.10-2012 (512-bit)',
+  '1.2.156.10197.1.301': 'SM2',
+};
+
+/** The key as Node reads it; a key it cannot use is refused with what it is and what to ask for. */
+function readPrivateKey(pkcs8: Buffer): KeyObject {
+  try {
+    return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  } catch {
+    let algorithm = 'of an algorithm certfleet does not know';
+    try {
+      const [, identifier] = elements(parseDer(pkcs8.toString('latin1'), 'the key'), 'the key', 3);
+      const id = oid(elements(identifier, 'the key algorithm', 1)[0], 'the key algorithm');
+      algorithm = UNUSABLE_KEYS[id] ? `a ${UNUSABLE_KEYS[id]} key (${id})` : `of algorithm ${id}`;
+    } catch {
+      // the PKCS#8 structure itself is broken: keep the generic words
+    }
+    throw new CertError(
+      'pfx_unreadable',
+      `The PFX opens, but its private key is ${algorithm}, which certfleet cannot check and the ` +
+        "front-ends' TLS stacks (Windows SChannel, OpenSSL without a GOST engine, Java) do not use for " +
+        'client authentication. Ask the issuer for an RSA (2048 bits or more) or ECDSA (P-256, P-384) ' +
+        'client certificate.',
+    );
+  }
 }
 
 function matches(certificate: Certificate, key: KeyObject): boolean {
@@ -133,6 +177,12 @@ function certificateWarnings(leaf: Certificate, now: Date): string[] {
       'The certificate has no extended key usage, so it is not restricted to client authentication.',
     );
   }
+  if (leaf.selfSigned) {
+    warnings.push(
+      `The certificate is self-signed: no CA vouches for it, so the server it connects to must trust ` +
+        `this exact certificate (SHA-256 fingerprint ${createHash('sha256').update(leaf.der).digest('hex')}).`,
+    );
+  }
   return warnings;
 }
 
@@ -175,6 +225,91 @@ function contentWarnings(contents: PfxContents, forKey: readonly Certificate[]):
   return warnings;
 }
 
+/** Why the submitted bytes cannot be installed as they are; each is fixed by normalising. */
+interface Repairs {
+  /** Its protection is not what the front-ends import. */
+  encryption: boolean;
+  /** Zero bytes after its end. */
+  trailingZeros: number;
+  /** Something was keyed with the NULL form of the empty password (Windows is given ""). */
+  nullPassword: boolean;
+  /** Parts that open only with the ISO-8859-1 bytes of the password. */
+  latin1: string[];
+}
+
+const needsRepair = (r: Repairs): boolean =>
+  r.encryption || r.trailingZeros > 0 || r.nullPassword || r.latin1.length > 0;
+
+/** The refusal for `normalize: false` when the file cannot be installed as it is. */
+function repairRefusal(r: Repairs, encryption: PfxEncryption, end: number): CertError {
+  if (r.encryption) {
+    return new CertError(
+      'pfx_unsupported_encryption',
+      `The PFX is protected with ${describe(encryption)}; the front-ends import only TripleDES-SHA1 ` +
+        `(3DES key, SHA-1 MAC). Submit it with normalize: true and certfleet re-encodes it, or: ${REENCODE_RECIPE}`,
+    );
+  }
+  if (r.nullPassword) {
+    return new CertError(
+      'pfx_unsupported_encryption',
+      'The PFX has no password and was made with the NULL form of it (a zero-length password), which ' +
+        'Windows opens only when given NULL; the front-ends are given the empty password "". Submit it ' +
+        'with normalize: true and certfleet re-encodes it for "", or export it again with an empty ' +
+        `password. ${REENCODE_RECIPE}`,
+    );
+  }
+  if (r.latin1.length > 0) {
+    return new CertError(
+      'pfx_unsupported_encryption',
+      `The PFX's ${r.latin1.join(', ')} opens only with the ISO-8859-1 bytes of the password, not with its ` +
+        'UTF-8 bytes as the standard and the front-ends use. Submit it with normalize: true and certfleet ' +
+        `re-encodes it, or: ${REENCODE_RECIPE}`,
+    );
+  }
+  return new CertError(
+    'pfx_unreadable',
+    `The PFX has ${r.trailingZeros} zero bytes after its end, which not every front-end accepts. Submit it ` +
+      `with normalize: true and certfleet cuts them off, or cut the file to its first ${end} bytes ` +
+      `(head -c ${end} in.pfx > fixed.pfx).`,
+  );
+}
+
+function repairWarnings(r: Repairs, emptyPassword: CertificateSummary['emptyPassword']): string[] {
+  const warnings: string[] = [];
+  if (r.trailingZeros > 0) {
+    warnings.push(
+      `The PFX had ${r.trailingZeros} zero bytes after its end (padding that some .NET and Windows ` +
+        're-exports add); the installed file ends where the PFX does.',
+    );
+  }
+  if (emptyPassword) {
+    warnings.push(
+      'The PFX has no password' +
+        (r.nullPassword ? ' and was made with its NULL form; it is re-encoded for the empty password' : '') +
+        ': the front-ends open it with the empty password "", and anyone who can read the file has the ' +
+        'private key.',
+    );
+  }
+  if (r.latin1.length > 0) {
+    warnings.push(
+      `The PFX's ${r.latin1.join(', ')} was encrypted with the ISO-8859-1 bytes of the password (an old ` +
+        'toolkit); it is re-encoded so that the password opens it everywhere.',
+    );
+  }
+  return warnings;
+}
+
+function emptyPasswordOf(
+  contents: PfxContents,
+  password: string | undefined,
+): CertificateSummary['emptyPassword'] {
+  if (password) return undefined;
+  const forms = contents.opened.emptyForms;
+  const submitted =
+    forms.size === 2 ? 'both' : forms.has('null') ? 'null' : forms.has('empty') ? 'empty' : 'none';
+  return { submitted, installed: 'empty' };
+}
+
 function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -183,7 +318,7 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
   const { password } = input;
 
   // 1. a PFX at all (the envelope only: oversized input is refused before it is parsed)
-  checkEnvelope(submitted);
+  const envelope = checkEnvelope(submitted);
   // 2. size
   if (submitted.length > maxBytes) {
     throw new CertError(
@@ -192,16 +327,22 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
         'is a few kilobytes: export only the certificate, its private key and its CA chain.',
     );
   }
+  // 1, continued: zero padding after the end is cut off, anything else there is refused
+  const padding = trailingZeros(submitted, envelope);
+  const der = submitted.subarray(0, envelope.end);
   // 3. KDF cost, 4. password, 5. encryption (readable at all, then as installed or re-encoded)
-  const { contents, encryption } = open(submitted, password, maxIterations);
-  const normalize = !installable(contents);
-  if (normalize && input.normalize === false) {
-    throw new CertError(
-      'pfx_unsupported_encryption',
-      `The PFX is protected with ${describe(encryption)}; the front-ends import only TripleDES-SHA1 ` +
-        `(3DES key, SHA-1 MAC). Submit it with normalize: true and certfleet re-encodes it, or: ${REENCODE_RECIPE}`,
-    );
-  }
+  const { contents, encryption } = open(der, password, maxIterations);
+  const repairs: Repairs = {
+    encryption: !installable(contents),
+    trailingZeros: padding,
+    nullPassword: contents.opened.emptyForms.has('null'),
+    latin1: contents.opened.latin1,
+  };
+  const normalize = needsRepair(repairs);
+  if (normalize && input.normalize === false) throw repairRefusal(repairs, encryption, envelope.end);
+  const reencode = repairs.encryption || repairs.nullPassword || repairs.latin1.length > 0;
+  const installPassword = password ?? '';
+  const emptyPassword = emptyPasswordOf(contents, password);
 
   // 6. exactly one private key
   const [key, ...otherKeys] = contents.keys;
@@ -222,12 +363,7 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
   }
 
   // 7. the certificate of that key
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey({ key: key.pkcs8, format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new MalformedError('its private key is not a key that can be used');
-  }
+  const privateKey = readPrivateKey(key.pkcs8);
   const certificates = contents.certificates.map((c, i) =>
     readCertificate(c.der, `certificate ${i + 1} in the PFX`),
   );
@@ -279,6 +415,7 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
   const chain = buildChain(leaf, pool);
 
   const warnings = [
+    ...repairWarnings(repairs, emptyPassword),
     ...certificateWarnings(leaf, now),
     ...contentWarnings(contents, ranked),
     ...chainWarnings(chain, now),
@@ -290,17 +427,17 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
       ),
   ];
 
-  let pfx = submitted;
+  let pfx = normalize ? der : submitted;
   let pfxEncryption = encryption;
-  if (normalize) {
+  if (reencode) {
     const friendlyName = key.friendlyName ?? contents.certificates[certificates.indexOf(leaf)]?.friendlyName;
     pfx = writeTripleDesPfx({
       key: key.pkcs8,
       certificates: [leaf, ...certificates.filter((c) => c !== leaf)].map((c) => c.der),
-      password,
+      password: installPassword,
       ...(friendlyName === undefined ? {} : { friendlyName }),
     });
-    pfxEncryption = readBack(pfx, password, privateKey, certificates);
+    pfxEncryption = readBack(pfx, installPassword, privateKey, certificates);
   }
 
   return {
@@ -315,9 +452,11 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
       normalized: normalize,
       ...(normalize ? { normalizedFrom: encryption } : {}),
       chain: chain.map((certificate) => certificate.subject),
+      ...(emptyPassword ? { emptyPassword } : {}),
       warnings,
     },
     pfx,
+    password: installPassword,
     caChain: chain.slice(1).map((certificate) => certificate.der),
   };
 }
@@ -326,7 +465,10 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
 function readBack(pfx: Buffer, password: string, key: KeyObject, certificates: Certificate[]): PfxEncryption {
   const { contents, encryption } = open(pfx, password, DEFAULT_MAX_ITERATIONS);
   const [written] = contents.keys;
+  // opened with the exact password the hosts are given, not another form of it
+  const exact = !contents.opened.emptyForms.has('null') && contents.opened.latin1.length === 0;
   const sameKey =
+    exact &&
     contents.keys.length === 1 &&
     written !== undefined &&
     createPrivateKey({ key: written.pkcs8, format: 'der', type: 'pkcs8' }).equals(key);
@@ -345,8 +487,8 @@ export function inspectPfxSync(input: InspectInput, options: InspectOptions = {}
     return inspect(input, options);
   } catch (error) {
     if (error instanceof CertError) throw error;
-    if (error instanceof MalformedError) throw unreadable(error.message);
+    if (error instanceof MalformedError) throw unreadable(error);
     // node-forge and OpenSSL throw on input they cannot handle; none of that reaches the caller raw
-    throw unreadable('its structure could not be decoded');
+    throw unreadable(new MalformedError('its structure could not be decoded'));
   }
 }

@@ -31,6 +31,8 @@ export interface Encryption {
   readable: boolean;
   /** PBES2 derives from the UTF-8 password, PKCS#12 PBE from its BMPString. */
   utf8Password: boolean;
+  /** What one iteration of its key (and IV) derivation costs, in KDF cost units (see kdf-budget.ts). */
+  weight: number;
   oid: string;
   params: Asn1 | undefined;
 }
@@ -40,19 +42,23 @@ export const CLEAR: Encryption = {
   iterations: 0,
   readable: true,
   utf8Password: false,
+  weight: 0,
   oid: '',
   params: undefined,
 };
 
-// PKCS#12 PBE (RFC 7292 appendix C): name, and whether node-forge implements it
-const PKCS12_PBE: Readonly<Record<string, [string, boolean]>> = {
-  '1.2.840.113549.1.12.1.1': ['rc4-128', false],
-  '1.2.840.113549.1.12.1.2': ['rc4-40', false],
-  '1.2.840.113549.1.12.1.3': ['3des', true],
-  '1.2.840.113549.1.12.1.4': ['2des', false],
-  '1.2.840.113549.1.12.1.5': ['rc2-128', false],
-  '1.2.840.113549.1.12.1.6': ['rc2-40', true],
+// PKCS#12 PBE (RFC 7292 appendix C): name, whether node-forge implements it, key bytes
+const PKCS12_PBE: Readonly<Record<string, [string, boolean, number]>> = {
+  '1.2.840.113549.1.12.1.1': ['rc4-128', false, 16],
+  '1.2.840.113549.1.12.1.2': ['rc4-40', false, 5],
+  '1.2.840.113549.1.12.1.3': ['3des', true, 24],
+  '1.2.840.113549.1.12.1.4': ['2des', false, 16],
+  '1.2.840.113549.1.12.1.5': ['rc2-128', false, 16],
+  '1.2.840.113549.1.12.1.6': ['rc2-40', true, 5],
 };
+
+/** Every PKCS#12 PBE cipher is CBC with an 8-byte IV, derived with the key (RFC 7292 B.2, SHA-1). */
+const PKCS12_IV_BYTES = 8;
 
 // PKCS#5 v1.5 PBES1: same parameter shape (salt, iterations), none implemented by node-forge
 const PBES1: Readonly<Record<string, string>> = {
@@ -64,23 +70,48 @@ const PBES1: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.5.11': 'pbes1-sha1-rc2',
 };
 
-// PBES2 encryption schemes that node-forge implements
-const PBES2_CIPHERS: Readonly<Record<string, string>> = {
-  '2.16.840.1.101.3.4.1.2': 'aes-128-cbc',
-  '2.16.840.1.101.3.4.1.22': 'aes-192-cbc',
-  '2.16.840.1.101.3.4.1.42': 'aes-256-cbc',
-  '1.2.840.113549.3.7': 'des-ede3-cbc',
-  '1.3.14.3.2.7': 'des-cbc',
+// PBES2 encryption schemes that node-forge implements, with their key bytes
+const PBES2_CIPHERS: Readonly<Record<string, [string, number]>> = {
+  '2.16.840.1.101.3.4.1.2': ['aes-128-cbc', 16],
+  '2.16.840.1.101.3.4.1.22': ['aes-192-cbc', 24],
+  '2.16.840.1.101.3.4.1.42': ['aes-256-cbc', 32],
+  '1.2.840.113549.3.7': ['des-ede3-cbc', 24],
+  '1.3.14.3.2.7': ['des-cbc', 8],
+};
+
+/** The hashes the KDFs run on: output bytes, and the measured cost of one iteration (kdf-budget.ts). */
+type KdfHash = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+const HASH_BYTES: Readonly<Record<KdfHash, number>> = {
+  md5: 16,
+  sha1: 20,
+  sha224: 28,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
 };
 
 // PBKDF2 PRFs (hmacWithSHA1 … hmacWithSHA512) that node-forge implements
-const PBKDF2_PRFS: ReadonlySet<string> = new Set([
-  '1.2.840.113549.2.7',
-  '1.2.840.113549.2.8',
-  '1.2.840.113549.2.9',
-  '1.2.840.113549.2.10',
-  '1.2.840.113549.2.11',
-]);
+const PBKDF2_PRFS: Readonly<Record<string, KdfHash>> = {
+  '1.2.840.113549.2.7': 'sha1',
+  '1.2.840.113549.2.8': 'sha224',
+  '1.2.840.113549.2.9': 'sha256',
+  '1.2.840.113549.2.10': 'sha384',
+  '1.2.840.113549.2.11': 'sha512',
+};
+
+/**
+ * Measured cost of one iteration of one output block, relative to node-forge's PKCS#12 KDF
+ * with SHA-1 (= 1), by `npx tsx test/bench/kdf-cost.ts`; the figures are in the README.
+ */
+export const KDF_WEIGHTS: Readonly<Record<'pkcs12' | 'pbkdf2', Readonly<Record<KdfHash, number>>>> = {
+  pkcs12: { md5: 1, sha1: 1, sha224: 1.5, sha256: 1.5, sha384: 5, sha512: 5 },
+  pbkdf2: { md5: 4, sha1: 4, sha224: 6, sha256: 6, sha384: 14, sha512: 14 },
+};
+
+/** Cost units of one iteration of a `kdf` on `hash` that derives `bytes`: one unit per output block. */
+export function kdfWeight(kdf: 'pkcs12' | 'pbkdf2', hash: KdfHash, bytes: number): number {
+  return Math.ceil(bytes / HASH_BYTES[hash]) * KDF_WEIGHTS[kdf][hash];
+}
 
 const SCRYPT = '1.3.6.1.4.1.11591.4.11';
 
@@ -88,7 +119,7 @@ const SCRYPT = '1.3.6.1.4.1.11591.4.11';
 export function describeEncryption(algorithmIdentifier: Asn1, what: string): Encryption {
   const [algorithm, params] = elements(algorithmIdentifier, `${what} algorithm`, 1);
   const algorithmOid = oid(algorithm, `${what} algorithm`);
-  const base = { oid: algorithmOid, params, utf8Password: false };
+  const base = { oid: algorithmOid, params, utf8Password: false, weight: 1 };
 
   const pkcs12 = PKCS12_PBE[algorithmOid];
   const pbes1 = PBES1[algorithmOid];
@@ -96,7 +127,12 @@ export function describeEncryption(algorithmIdentifier: Asn1, what: string): Enc
     const [salt, count] = elements(params, `${what} PBE parameters`, 2);
     if (salt?.type !== Type.OCTETSTRING) throw new MalformedError(`${what} PBE salt is not an OCTET STRING`);
     const iterations = integer(count, `${what} iteration count`);
-    if (pkcs12) return { ...base, name: pkcs12[0], readable: pkcs12[1], iterations };
+    if (pkcs12) {
+      const [name, readable, keyBytes] = pkcs12;
+      // the key and the IV are two derivations
+      const weight = kdfWeight('pkcs12', 'sha1', keyBytes) + kdfWeight('pkcs12', 'sha1', PKCS12_IV_BYTES);
+      return { ...base, name, readable, iterations, weight };
+    }
     return { ...base, name: pbes1 ?? algorithmOid, readable: false, iterations };
   }
 
@@ -106,7 +142,7 @@ export function describeEncryption(algorithmIdentifier: Asn1, what: string): Enc
     const [cipherOid] = elements(scheme, `${what} PBES2 encryption scheme`, 1);
     const cipher = oid(cipherOid, `${what} PBES2 cipher`);
     const kdfName = oid(kdfOid, `${what} PBES2 key derivation`);
-    const cipherName = PBES2_CIPHERS[cipher];
+    const [cipherName, keyBytes = 32] = PBES2_CIPHERS[cipher] ?? [];
     const name = cipherName ?? `pbes2 cipher ${cipher}`;
     if (kdfName !== OID.pbkdf2) {
       const label = kdfName === SCRYPT ? 'scrypt' : kdfName;
@@ -115,10 +151,11 @@ export function describeEncryption(algorithmIdentifier: Asn1, what: string): Enc
     const [salt, count, ...rest] = elements(kdfParams, `${what} PBKDF2 parameters`, 2);
     const iterations = integer(count, `${what} PBKDF2 iteration count`);
     const prf = rest.find((item) => item.tagClass === Class.UNIVERSAL && item.type === Type.SEQUENCE);
-    const prfKnown =
-      prf === undefined || PBKDF2_PRFS.has(oid(elements(prf, `${what} PBKDF2 PRF`, 1)[0], `${what} PRF`));
-    const readable = cipherName !== undefined && prfKnown && salt?.type === Type.OCTETSTRING;
-    return { ...base, name, readable, iterations, utf8Password: true };
+    const prfHash =
+      prf === undefined ? 'sha1' : PBKDF2_PRFS[oid(elements(prf, `${what} PBKDF2 PRF`, 1)[0], `${what} PRF`)];
+    const readable = cipherName !== undefined && prfHash !== undefined && salt?.type === Type.OCTETSTRING;
+    const weight = kdfWeight('pbkdf2', prfHash ?? 'sha512', keyBytes);
+    return { ...base, name, readable, iterations, utf8Password: true, weight };
   }
 
   return { ...base, name: `unknown algorithm ${algorithmOid}`, readable: false, iterations: 0 };
@@ -130,6 +167,8 @@ export interface Mac {
   readable: boolean;
   /** Node's name of the HMAC hash; set when readable. */
   hash?: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5';
+  /** Cost units of one iteration of its key derivation (one digest-sized block). */
+  weight: number;
 }
 
 const MACS: Readonly<Record<string, NonNullable<Mac['hash']>>> = {
@@ -147,8 +186,8 @@ const MAC_NAMES: Readonly<Record<string, string>> = {
 
 export function describeMac(algorithmOid: string): Mac {
   const hash = MACS[algorithmOid];
-  if (hash) return { name: hash, readable: true, hash };
-  return { name: MAC_NAMES[algorithmOid] ?? `unknown MAC ${algorithmOid}`, readable: false };
+  if (hash) return { name: hash, readable: true, hash, weight: KDF_WEIGHTS.pkcs12[hash] };
+  return { name: MAC_NAMES[algorithmOid] ?? `unknown MAC ${algorithmOid}`, readable: false, weight: 1 };
 }
 
 /** The iteration count inside PBMAC1 parameters (RFC 9579), which also drive a KDF. */

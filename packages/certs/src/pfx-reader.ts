@@ -27,7 +27,7 @@ import {
   forgeDigest,
   pbmac1Iterations,
 } from './pfx-algorithms.js';
-import { REENCODE_RECIPE } from './recipe.js';
+import { REENCODE_RECIPE, reencodeRecipe } from './recipe.js';
 
 /*
  * A PKCS#12 reader built on node-forge's primitives rather than on pkcs12FromAsn1, so that each
@@ -89,12 +89,20 @@ export interface PfxContents {
   certificates: PfxCertificate[];
   mac: string;
   ignored: string[];
+  opened: Opened;
 }
 
 const MAX_SAFE_NESTING = 3;
 
+/** Where the PFX's DER ends in the submitted bytes, and how many bytes follow it. */
+export interface Envelope {
+  /** The length of the DER PFX; the whole input for BER indefinite length. */
+  end: number;
+  extra: number;
+}
+
 /** A first look at the bytes: is this a PKCS#12 PFX at all? Constant time, before the size check. */
-export function checkEnvelope(pfx: Buffer): void {
+export function checkEnvelope(pfx: Buffer): Envelope {
   if (pfx.length === 0) throw new MalformedError('the file is empty');
   const hint = recognise(pfx);
   if (hint) throw new MalformedError(hint);
@@ -114,15 +122,41 @@ export function checkEnvelope(pfx: Buffer): void {
       `it is truncated: it announces ${header + length} bytes but holds ${pfx.length} (send the whole file)`,
     );
   }
-  if (length !== undefined && header + length < pfx.length) {
-    const extra = pfx.length - header - length;
-    throw new MalformedError(`it has ${extra} extra byte${extra === 1 ? '' : 's'} after its end`);
-  }
   if (pfx[header] !== 0x02 || pfx[header + 1] !== 0x01) {
     throw new MalformedError('it is not a DER-encoded PKCS#12 file');
   }
   if (pfx[header + 2] !== 3)
     throw new MalformedError(`it is PKCS#12 version ${pfx[header + 2]}; only version 3 exists`);
+  const end = length === undefined ? pfx.length : header + length;
+  return { end, extra: pfx.length - end };
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** What follows the PFX, in words that never quote it (it could be anything, a password too). */
+function describeTail(tail: Buffer): string {
+  const data = tail.subarray(tail.findIndex((byte) => byte !== 0));
+  const start = data.subarray(0, 64).toString('latin1');
+  if (start.includes('-----BEGIN')) return 'PEM text (-----BEGIN …)';
+  if (data[0] === 0x30 && data[2] === 0x02)
+    return 'another DER structure, such as a second PFX or a certificate';
+  if (/^[A-Za-z0-9+/=\r\n]+$/.test(start)) return 'base64 text';
+  if (/^[\t\r\n\x20-\x7e]+$/.test(start)) return 'text';
+  return `binary data (starting ${[...data.subarray(0, 4)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ')})`;
+}
+
+/**
+ * The bytes after the PFX's end: zero padding (some .NET and Windows re-exports add it, and
+ * OpenSSL ignores it) is counted and cut off by the caller; anything else is refused.
+ */
+export function trailingZeros(pfx: Buffer, envelope: Envelope): number {
+  if (envelope.extra === 0) return 0;
+  const tail = pfx.subarray(envelope.end);
+  if (tail.every((byte) => byte === 0)) return tail.length;
+  throw new MalformedError(
+    `it has ${plural(tail.length, 'byte')} after its end that are not zero padding: ${describeTail(tail)}`,
+    'Send the PFX file alone, exactly as it was exported: whatever was appended to it is not part of it.',
+  );
 }
 
 /** Text and key stores that customers send instead of a PFX, with what to do about them. */
@@ -280,13 +314,37 @@ function encryptedParts(scan: ScannedPfx): { what: string; encryption: Encryptio
 
 /** Step 3: charges every iteration count visible without the password. */
 export function chargeKdf(scan: ScannedPfx, budget: KdfBudget): void {
-  if (scan.mac) budget.charge(scan.mac.iterations, 'MAC');
+  if (scan.mac) budget.charge(scan.mac.iterations, scan.mac.algorithm.weight, 'MAC');
   for (const { what, encryption } of encryptedParts(scan)) {
-    if (encryption !== CLEAR) budget.charge(encryption.iterations, what);
+    if (encryption !== CLEAR) budget.charge(encryption.iterations, encryption.weight, what);
   }
 }
 
-function badPassword(): CertError {
+/**
+ * A password as the PKCS#12 KDF sees it: a string is its BMPString with two zero bytes at the end,
+ * null is "no password", a zero-length input (what Windows and OpenSSL write when given NULL).
+ */
+export type Secret = string | null;
+
+/**
+ * The forms to try, the submitted one first: a missing password means "none", and an empty one
+ * tries both encodings of the empty password, as OpenSSL, Go and BouncyCastle do.
+ */
+export function secretsFor(password: string | undefined): Secret[] {
+  if (password === undefined) return [null, ''];
+  if (password === '') return ['', null];
+  return [password];
+}
+
+function badPassword(password: string | undefined): CertError {
+  if (!password) {
+    return new CertError(
+      'pfx_bad_password',
+      'The PFX is protected with a password: its integrity check fails without one (both encodings of an ' +
+        'empty password were tried). Send the password it was exported with; a file damaged in transit ' +
+        'fails the same way.',
+    );
+  }
   return new CertError(
     'pfx_bad_password',
     'The password does not open this PFX (its integrity check fails). Check the password, which is ' +
@@ -294,23 +352,57 @@ function badPassword(): CertError {
   );
 }
 
-/** Step 4: the MAC, keyed from the password, must match. A PFX without MAC is checked by decryption. */
-export function verifyPassword(scan: ScannedPfx, password: string): void {
+/** The MAC verified but a part does not decrypt: the part has a password of its own, or another encoding. */
+function partPassword(what: string, latin1Tried: boolean): CertError {
+  return new CertError(
+    'pfx_bad_password',
+    `The password passes this PFX's integrity check but does not decrypt ${what}. That part has a password ` +
+      'of its own (Java keytool with -keypass different from -storepass does this) or was encrypted by a ' +
+      `tool that encodes the password differently${latin1Tried ? ' (its UTF-8 and ISO-8859-1 forms were both tried)' : ''}. ` +
+      'Export the file again with one password for the store and the key (keytool -importkeystore ' +
+      '-srckeystore in.p12 -destkeystore out.p12 -deststoretype PKCS12 asks for each password and writes ' +
+      'one), or submit the key password if the store has no other.',
+  );
+}
+
+/** The HMAC of the authenticated safe under `secret` matches the file's. */
+function macMatches(scan: ScannedPfx, mac: NonNullable<ScannedPfx['mac']>, secret: Secret): boolean {
+  const hash = mac.algorithm.hash!;
+  const md = forgeDigest(hash);
+  const salt = forge.util.createBuffer(mac.salt);
+  // forge derives from no bytes at all for null (its type says string)
+  const key = forge.pkcs12
+    .generateKey(secret as string, salt, 3, mac.iterations, md.digestLength, md)
+    .getBytes();
+  const actual = createHmac(hash, fromBinary(key)).update(fromBinary(scan.authSafe)).digest();
+  const expected = fromBinary(mac.digest);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/**
+ * Step 4: the MAC, keyed from the password, must match. Returns the form that matched; undefined
+ * for a PFX without MAC, which is checked by decryption. Each further form tried is charged.
+ */
+export function verifyPassword(
+  scan: ScannedPfx,
+  password: string | undefined,
+  budget: KdfBudget,
+): Secret | undefined {
   const { mac } = scan;
-  if (!mac) return;
+  if (!mac) return undefined;
   if (!mac.algorithm.hash) {
     throw new CertError(
       'pfx_unsupported_encryption',
       `The PFX integrity check uses ${mac.algorithm.name}, which certfleet cannot verify and the front-ends ` +
-        `cannot import. ${REENCODE_RECIPE}`,
+        `cannot import. ${reencodeRecipe({ pbmac1: mac.algorithm.name === 'pbmac1' })}`,
     );
   }
-  const md = forgeDigest(mac.algorithm.hash);
-  const salt = forge.util.createBuffer(mac.salt);
-  const key = forge.pkcs12.generateKey(password, salt, 3, mac.iterations, md.digestLength, md).getBytes();
-  const actual = createHmac(mac.algorithm.hash, fromBinary(key)).update(fromBinary(scan.authSafe)).digest();
-  const expected = fromBinary(mac.digest);
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw badPassword();
+  const secrets = secretsFor(password);
+  for (const [i, secret] of secrets.entries()) {
+    if (i > 0) budget.charge(mac.iterations, mac.algorithm.weight, 'MAC, the other empty-password form');
+    if (macMatches(scan, mac, secret)) return secret;
+  }
+  throw badPassword(password);
 }
 
 function assertReadable(encryption: Encryption, what: string): void {
@@ -324,42 +416,112 @@ function assertReadable(encryption: Encryption, what: string): void {
 
 // getCipher is not in @types/node-forge
 interface PbeApi {
-  getCipher(oid: string, params: Asn1 | undefined, password: string): forge.cipher.BlockCipher;
+  getCipher(oid: string, params: Asn1 | undefined, password: string | null): forge.cipher.BlockCipher;
 }
 const pbe = (forge.pki as unknown as { pbe: PbeApi }).pbe;
 
-function decrypt(
-  encryption: Encryption,
-  ciphertext: string,
-  password: string,
-  verified: boolean,
-  what: string,
-) {
-  // PBES2 keys come from the UTF-8 bytes of the password, PKCS#12 ones from its BMPString
-  const secret = encryption.utf8Password ? forge.util.encodeUtf8(password) : password;
+/** How the parts of a PFX were opened, beyond the password as given. */
+export interface Opened {
+  /** The form of the empty password that each derivation used, when there was no password. */
+  emptyForms: Set<'null' | 'empty'>;
+  /** Parts that opened only with the ISO-8859-1 bytes of the password (PBES2 wants UTF-8). */
+  latin1: string[];
+}
+
+/** One PBES2 password as bytes: UTF-8, as the standard says, then ISO-8859-1 as some old toolkits wrote. */
+function pbes2Forms(secret: Secret): { bytes: string; latin1: boolean }[] {
+  const utf8 = forge.util.encodeUtf8(secret ?? '');
+  const forms = [{ bytes: utf8, latin1: false }];
+  // only a password with characters beyond ASCII, all of them within Latin-1, has another form
+  const codes = [...(secret ?? '')].map((c) => c.codePointAt(0)!);
+  if (codes.some((c) => c > 0x7f) && codes.every((c) => c <= 0xff)) {
+    forms.push({ bytes: secret!, latin1: true });
+  }
+  return forms;
+}
+
+interface Part {
+  encryption: Encryption;
+  ciphertext: string;
+  what: string;
+  /** Whether the plaintext is what it should be; a wrong key can still end in valid padding. */
+  valid: (plaintext: string) => boolean;
+}
+
+/** Decrypts with one password form; undefined when it does not fit. */
+function attempt(part: Part, secret: string | null): string | undefined {
   let cipher: forge.cipher.BlockCipher;
   try {
-    cipher = pbe.getCipher(encryption.oid, encryption.params, secret);
+    cipher = pbe.getCipher(part.encryption.oid, part.encryption.params, secret);
   } catch {
-    throw new MalformedError(`the encryption parameters of ${what} are invalid`);
+    throw new MalformedError(`the encryption parameters of ${part.what} are invalid`);
   }
-  cipher.update(forge.util.createBuffer(ciphertext));
-  if (!cipher.finish()) {
-    if (!verified) throw badPassword();
-    throw new MalformedError(
-      `${what} cannot be decrypted although the password is right (the file is damaged)`,
-    );
-  }
-  return cipher.output.getBytes();
+  cipher.update(forge.util.createBuffer(part.ciphertext));
+  if (!cipher.finish()) return undefined;
+  const plaintext = cipher.output.getBytes();
+  return part.valid(plaintext) ? plaintext : undefined;
 }
+
+/**
+ * Decrypts one part with every form of the password that can apply, the one that keyed the MAC
+ * first; every form after the first is charged before it is derived.
+ */
+function decrypt(
+  part: Part,
+  secrets: readonly Secret[],
+  verified: boolean,
+  password: string | undefined,
+  budget: KdfBudget,
+  opened: Opened,
+): string {
+  const tries = secrets.flatMap((secret) =>
+    part.encryption.utf8Password
+      ? pbes2Forms(secret).map((form) => ({ secret, bytes: form.bytes, latin1: form.latin1 }))
+      : [{ secret, bytes: secret, latin1: false }],
+  );
+  // PBES2 derives the same key from both empty forms: trying the second would only cost
+  const distinct = tries.filter((t, i) => tries.findIndex((u) => u.bytes === t.bytes) === i);
+  for (const [i, t] of distinct.entries()) {
+    if (i > 0) budget.charge(part.encryption.iterations, part.encryption.weight, `${part.what}, retried`);
+    const plaintext = attempt(part, t.bytes);
+    if (plaintext === undefined) continue;
+    if (t.latin1) opened.latin1.push(part.what);
+    if (!password && !part.encryption.utf8Password)
+      opened.emptyForms.add(t.secret === null ? 'null' : 'empty');
+    return plaintext;
+  }
+  if (!verified) throw badPassword(password);
+  throw partPassword(
+    part.what,
+    distinct.some((t) => t.latin1),
+  );
+}
+
+const validDer = (what: string, min: number) => (plaintext: string) => {
+  try {
+    elements(parseDer(plaintext, what), what, min);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Step 5: refuses algorithms that cannot be decrypted, then decrypts. Parts nested inside
  * encrypted content only become visible here, so they are charged and vetted as they appear.
+ * `macSecret` is the form that verified the MAC, tried first for every part.
  */
-export function decryptPfx(scan: ScannedPfx, password: string, budget: KdfBudget): PfxContents {
+export function decryptPfx(
+  scan: ScannedPfx,
+  password: string | undefined,
+  macSecret: Secret | undefined,
+  budget: KdfBudget,
+): PfxContents {
   for (const { what, encryption } of encryptedParts(scan)) assertReadable(encryption, what);
   const verified = scan.mac !== undefined;
+  const secrets = secretsFor(password).sort((a, b) => Number(b === macSecret) - Number(a === macSecret));
+  const opened: Opened = { emptyForms: new Set(), latin1: [] };
+  if (macSecret !== undefined && !password) opened.emptyForms.add(macSecret === null ? 'null' : 'empty');
   const ignored = [...scan.ignored];
   const keys: PfxKey[] = [];
   const certificates: PfxCertificate[] = [];
@@ -368,36 +530,39 @@ export function decryptPfx(scan: ScannedPfx, password: string, budget: KdfBudget
     const what = `content ${i + 1}`;
     let bags = safe.bags;
     if (safe.encryption !== CLEAR) {
-      const plaintext = decrypt(safe.encryption, safe.ciphertext, password, verified, what);
-      try {
-        bags = readSafeContents(parseDer(plaintext, what), what, 0, ignored);
-      } catch (error) {
-        // without a MAC, a wrong password can decrypt to garbage that happens to end in valid padding
-        throw verified ? error : badPassword();
-      }
+      const part = {
+        encryption: safe.encryption,
+        ciphertext: safe.ciphertext,
+        what,
+        valid: validDer(what, 0),
+      };
+      const plaintext = decrypt(part, secrets, verified, password, budget, opened);
+      bags = readSafeContents(parseDer(plaintext, what), what, 0, ignored);
       bags.forEach((bag, j) => {
         if (bag.kind !== 'key' || bag.encryption === CLEAR) return;
-        budget.charge(bag.encryption.iterations, `${what}, key ${j + 1}`);
+        budget.charge(bag.encryption.iterations, bag.encryption.weight, `${what}, key ${j + 1}`);
         assertReadable(bag.encryption, `${what}, key ${j + 1}`);
       });
     }
-    for (const bag of bags) {
+    bags.forEach((bag, j) => {
       const named = bag.friendlyName === undefined ? {} : { friendlyName: bag.friendlyName };
       if (bag.kind === 'cert') {
         certificates.push({ der: fromBinary(bag.der), encryption: safe.encryption.name, ...named });
-        continue;
+        return;
       }
       let pkcs8 = bag.content;
       if (bag.encryption !== CLEAR) {
-        pkcs8 = decrypt(bag.encryption, bag.content, password, verified, `${what} key`);
-        try {
-          elements(parseDer(pkcs8, `${what} key`), `${what} key`, 3);
-        } catch (error) {
-          throw verified ? error : badPassword();
-        }
+        const where = `the private key (${what}, bag ${j + 1})`;
+        const part = {
+          encryption: bag.encryption,
+          ciphertext: bag.content,
+          what: where,
+          valid: validDer(where, 3),
+        };
+        pkcs8 = decrypt(part, secrets, verified, password, budget, opened);
       }
       keys.push({ pkcs8: fromBinary(pkcs8), encryption: bag.encryption.name, ...named });
-    }
+    });
   });
-  return { keys, certificates, mac: scan.mac?.algorithm.name ?? 'none', ignored };
+  return { keys, certificates, mac: scan.mac?.algorithm.name ?? 'none', ignored, opened };
 }

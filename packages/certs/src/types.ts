@@ -27,15 +27,24 @@ export interface CertificateSummary {
   normalized: boolean;
   /** The submitted file's protection, when it was re-encoded. */
   normalizedFrom?: PfxEncryption;
-  /** Subjects from the leaf to the self-signed root. */
+  /** Subjects from the leaf to the self-signed root (the leaf alone when it is self-signed). */
   chain: string[];
+  /**
+   * Set when the PFX has no password. PKCS#12 has two forms of it, and Windows' PFXImportCertStore
+   * opens a file only with the form it was made with: `null` (a zero-length password, what NULL
+   * makes) or `empty` (the empty string: two zero bytes). `submitted` is the form the file used
+   * (`both` when its parts differ, `none` when nothing in it tells the two apart);
+   * `installed` is always `empty`: the front-ends are given the empty string "", never NULL.
+   */
+  emptyPassword?: { submitted: 'null' | 'empty' | 'both' | 'none'; installed: 'empty' };
   warnings: string[];
 }
 
 export interface InspectInput {
   /** The decoded .pfx/.p12 bytes. */
   pfx: Buffer;
-  password: string;
+  /** The PFX password; undefined for a file made without one (both empty forms are tried, as for ""). */
+  password?: string | undefined;
   /** Extra CA certificates, each base64 DER or PEM text (one PEM text may hold several). */
   caCertificates?: string[];
   /** Re-encode an AES/PBES2 (or otherwise non-TripleDES) PFX instead of refusing it; default true. */
@@ -43,7 +52,10 @@ export interface InspectInput {
 }
 
 export interface InspectOptions {
-  /** Highest KDF iteration count accepted in any one place of the PFX; default 100 000. */
+  /**
+   * The budget for all password derivations of one PFX together, in units of one PKCS#12 SHA-1
+   * KDF iteration (other KDFs count by their measured cost); default 2 000 000.
+   */
   maxIterations?: number;
   /** Largest decoded PFX accepted, in bytes; default 1 MiB. */
   maxBytes?: number;
@@ -57,6 +69,8 @@ export interface InspectedPfx {
   certificate: CertificateSummary;
   /** The bytes to install: the submitted bytes exactly, unless normalised. */
   pfx: Buffer;
+  /** The password that opens `pfx`: the submitted one, or "" for a file without password. */
+  password: string;
   /** DER, from the leaf's issuer up to the self-signed root (installed as <name>.ca1.cer, ca2, …). */
   caChain: Buffer[];
 }

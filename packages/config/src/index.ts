@@ -193,7 +193,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     sshConnectTimeoutMs: integer(env, 'FLEET_SSH_CONNECT_TIMEOUT', 10, 1, 600) * 1000,
     sshStepTimeoutMs: integer(env, 'FLEET_SSH_STEP_TIMEOUT', 30, 1, 3600) * 1000,
     maxPfxBytes: integer(env, 'FLEET_MAX_PFX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    maxKdfIterations: integer(env, 'FLEET_MAX_KDF_ITERATIONS', 100_000, 1, 100_000_000),
+    maxKdfIterations: integer(env, 'FLEET_MAX_KDF_ITERATIONS', 2_000_000, 1, 100_000_000),
     host: text(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     logLevel,
