@@ -42,8 +42,8 @@ export function buildChain(leaf: Certificate, pool: readonly Certificate[]): Cer
     throw new CertError(
       'chain_incomplete',
       `The certificate chain loops and reaches no root: "${last.subject}" is signed by "${signer.subject}", ` +
-        'which is already in the chain below it (cross-signed CAs signing each other). ' +
-        `Add the self-signed root that one of them chains to. ${addRoot}`,
+        'which is already in the chain below it (cross-signed CAs signing each other). Add the self-signed ' +
+        'root CA that one of them chains to, in caCertificates (PEM text or base64 DER) or in the PFX.',
     );
   }
   if (signer && !last.x509.checkIssued(signer.x509)) {

@@ -261,8 +261,8 @@ function repairRefusal(r: Repairs, encryption: PfxEncryption, end: number): Cert
   if (r.latin1.length > 0) {
     return new CertError(
       'pfx_unsupported_encryption',
-      `The PFX's ${r.latin1.join(', ')} opens only with the ISO-8859-1 bytes of the password, not with its ` +
-        'UTF-8 bytes as the standard and the front-ends use. Submit it with normalize: true and certfleet ' +
+      `Parts of the PFX (${r.latin1.join('; ')}) open only with the ISO-8859-1 bytes of the password, not ` +
+        'with its UTF-8 bytes as the standard and the front-ends use. Submit it with normalize: true and certfleet ' +
         `re-encodes it, or: ${REENCODE_RECIPE}`,
     );
   }
@@ -292,8 +292,8 @@ function repairWarnings(r: Repairs, emptyPassword: CertificateSummary['emptyPass
   }
   if (r.latin1.length > 0) {
     warnings.push(
-      `The PFX's ${r.latin1.join(', ')} was encrypted with the ISO-8859-1 bytes of the password (an old ` +
-        'toolkit); it is re-encoded so that the password opens it everywhere.',
+      `Parts of the PFX (${r.latin1.join('; ')}) were encrypted with the ISO-8859-1 bytes of the password ` +
+        '(an old toolkit) instead of its UTF-8; it is re-encoded so that the password opens it everywhere.',
     );
   }
   return warnings;

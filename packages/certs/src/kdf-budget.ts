@@ -21,6 +21,11 @@ export class KdfBudget {
     private readonly recipe: RecipeOptions = {},
   ) {}
 
+  /** Whether a derivation that is only worth trying (never needed) still fits in the budget. */
+  affords(iterations: number, weight: number): boolean {
+    return this.spent + iterations * weight <= this.maxCost;
+  }
+
   /** Records one derivation of `iterations` at `weight` units each; throws `pfx_kdf_too_expensive` past the budget. */
   charge(iterations: number, weight: number, what: string): void {
     this.maxSeen = Math.max(this.maxSeen, iterations);

@@ -402,6 +402,20 @@ export function verifyPassword(
     if (i > 0) budget.charge(mac.iterations, mac.algorithm.weight, 'MAC, the other empty-password form');
     if (macMatches(scan, mac, secret)) return secret;
   }
+  // a password sent for a file that has none: say so rather than "check the password"
+  if (password) {
+    for (const secret of secretsFor(undefined)) {
+      if (!budget.affords(mac.iterations, mac.algorithm.weight)) break;
+      budget.charge(mac.iterations, mac.algorithm.weight, 'MAC, without password');
+      if (macMatches(scan, mac, secret)) {
+        throw new CertError(
+          'pfx_bad_password',
+          'The PFX has no password: it opens without one, not with the password sent. Leave out password ' +
+            '(or send "") and submit it again.',
+        );
+      }
+    }
+  }
   throw badPassword(password);
 }
 

@@ -106,7 +106,7 @@ export async function submitJob(
   const job = await deps.store.createJob(
     record,
     plan.targets,
-    { pfx: inspected.pfx, password: body.password, caChain: inspected.caChain },
+    { pfx: inspected.pfx, password: inspected.password, caChain: inspected.caChain },
     deps.config.secretTtlMs,
   );
   await deps.store.audit({

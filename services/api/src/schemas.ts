@@ -31,7 +31,12 @@ const submitFields = {
     uniqueItems: true,
   }),
   pfx: Type.String({ minLength: 1, pattern: BASE64 }),
-  password: Type.String({ maxLength: 1024 }),
+  password: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'leave out for a PFX made without password; "" tries both empty forms',
+    }),
+  ),
   caCertificates: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 65536 }), { maxItems: 10 }),
   ),
