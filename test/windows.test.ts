@@ -252,6 +252,28 @@ describe('install on an emulated Windows front-end', () => {
   });
 });
 
+describe("OpenSSH's DefaultShell", () => {
+  it('installs the same way when DefaultShell is powershell.exe: the bootstrap still gets stdin', async () => {
+    const ps = await startInProcessHost({
+      flavour: 'windows',
+      clientPublicKey: client.publicKey,
+      defaultShell: 'powershell',
+    });
+    try {
+      const result = await installOnHost(
+        target({ host: ps.address, port: ps.port, hostKey: ps.hostKeyLine }),
+        'windows',
+        request('default-shell'),
+      );
+      expect(result.thumbprint).toBe(leafThumbprint(demo.pfx, demo.password));
+      expect(ps.received.execs.map((e) => e.command)).toEqual([WINDOWS_BOOTSTRAP_COMMAND]);
+      expect(ps.readStore().My[result.thumbprint!]).toMatchObject({ keyAcl: [...KEY_READER_SIDS] });
+    } finally {
+      await ps.stop();
+    }
+  });
+});
+
 describe('inputs that must not change what runs', () => {
   it('carries a hostile password on stdin only, unchanged, and Windows (emulated) opens the PFX with it', async () => {
     const password = `"'; $(Remove-Item C:\\ -Recurse) \`whoami\` %PATH% ^&|<> !x!\r\nline two ünïcødé 証明書 🔐 ${'x'.repeat(1000)}`;

@@ -7,5 +7,13 @@ if (-not ($NoProfile -and $NonInteractive -and $EncodedCommand)) {
   exit 1
 }
 . (Join-Path $PSScriptRoot 'windows-prelude.ps1')
-& ([ScriptBlock]::Create([System.Text.Encoding]::Unicode.GetString([System.Convert]::FromBase64String($EncodedCommand))))
+$bootstrap = [System.Text.Encoding]::Unicode.GetString([System.Convert]::FromBase64String($EncodedCommand))
+if ($CertfleetConfig['languageMode']) {
+  # what an AppLocker/WDAC policy does to powershell.exe; a script block keeps the language
+  # mode it was created in, so the bootstrap is created after the switch
+  $ExecutionContext.SessionState.LanguageMode = $CertfleetConfig['languageMode']
+  Invoke-Expression $bootstrap
+} else {
+  & ([ScriptBlock]::Create($bootstrap))
+}
 exit $LASTEXITCODE

@@ -6,6 +6,7 @@
 #   .home            HOME, so the stores are .NET's CurrentUser stores under .home/.dotnet
 #   .keys.json       the private keys: thumbprint -> list of { provider, readers }, newest last
 #   .windows-host.json  what the test sets: facts, accounts, bindings, faults, languageMode, trace
+# (languageMode is applied by windows-powershell.ps1, just before the bootstrap runs.)
 $CertfleetHost = $env:CERTFLEET_WINDOWS_HOST
 $CertfleetConfig = @{}
 $configPath = Join-Path $CertfleetHost '.windows-host.json'
@@ -124,4 +125,3 @@ foreach ($name in 'Get-HostFacts', 'Open-CertStore', 'Get-LocalPath', 'Resolve-R
   'Grant-KeyRead', 'Remove-ClientKey', 'Get-BoundThumbprints', 'Invoke-FileReplace', 'Set-FriendlyName', 'Get-FriendlyName') {
   Set-Alias -Name $name -Value ('Test-' + $name.Replace('-', '')) -Scope Global
 }
-if ($CertfleetConfig['languageMode']) { $ExecutionContext.SessionState.LanguageMode = $CertfleetConfig['languageMode'] }

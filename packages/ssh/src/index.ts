@@ -31,6 +31,7 @@ export {
 export { TargetError, isPermanent, type TargetErrorCode } from './target-error.js';
 export { sftpPathFor, windowsAdapter } from './windows-adapter.js';
 export {
+  DEFAULT_KEY_PROVIDER,
   KEY_READER_SIDS,
   WINDOWS_BOOTSTRAP,
   WINDOWS_BOOTSTRAP_COMMAND,
@@ -41,6 +42,7 @@ export {
   decodePowerShellCommand,
   encodePowerShellCommand,
   parseWindowsAnswer,
+  windowsStdin,
   type WindowsFailure,
   type WindowsScriptFile,
   type WindowsScriptInput,

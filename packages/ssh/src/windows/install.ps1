@@ -368,7 +368,6 @@ function Remove-Temporaries($Files) {
 $files = @()
 try {
   if ($In.version -ne 2) { Stop-Install 'invalid_input' ('protocol {0}, expected 2' -f $In.version) }
-  Assert-SupportedHost (Get-HostFacts)
   Assert-Text $In.dir 'dir'
   Assert-Text $In.name 'name'
   $dir = [string]$In.dir
@@ -383,6 +382,7 @@ try {
     Restore-Backup $final
     $files += @{ path = $f.path; temp = $f.temp; sha256 = $f.sha256; existed = [System.IO.File]::Exists($final) }
   }
+  Assert-SupportedHost (Get-HostFacts)
   $provider = $DefaultProvider
   if ($In.PSObject.Properties['keyProvider'] -and $In.keyProvider) { $provider = [string]$In.keyProvider }
   $readerSids = Resolve-Readers $In.readers
