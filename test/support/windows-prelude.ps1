@@ -25,7 +25,7 @@ function global:Write-TestKeys($Keys) {
 }
 
 function global:Test-GetHostFacts {
-  $facts = @{ DotNetRelease = 528040; Fips = $false }
+  $facts = @{ DotNetRelease = 528040; Fips = $false; ModuleLogging = $false; DefaultShell = 'cmd.exe' }
   if ($CertfleetConfig['facts']) { foreach ($k in $CertfleetConfig['facts'].Keys) { $facts[$k] = $CertfleetConfig['facts'][$k] } }
   return $facts
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 /** What a test says about the emulated Windows host (read by the prelude on every run). */
 export interface WindowsHostConfig {
   /** Get-HostFacts: `DotNetRelease` (528040 = 4.8), `Fips`. */
-  facts?: { DotNetRelease?: number; Fips?: boolean };
+  facts?: { DotNetRelease?: number; Fips?: boolean; ModuleLogging?: boolean; DefaultShell?: string };
   /** Resolve-ReaderSid: account name to SID, besides IIS_IUSRS and NETWORK SERVICE. */
   accounts?: Record<string, string>;
   /** Get-BoundThumbprints: certificates HTTP.sys bindings use. */

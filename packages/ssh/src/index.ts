@@ -6,6 +6,15 @@ export {
   type FreeSpace,
   type HostContext,
 } from './classify-error.js';
+export {
+  DOCTOR_MAX_SKEW_SECONDS,
+  DOCTOR_MIN_FREE_BYTES,
+  diagnoseFrontEnd,
+  dotnetName,
+  type DoctorCheck,
+  type DoctorEnvironment,
+  type HostDiagnosis,
+} from './doctor.js';
 export { fingerprintOf, hostKeyMatches, parseHostKeyPin, type HostKeyPin } from './host-key.js';
 export { installOnHost } from './install-on-host.js';
 export { linuxAdapter } from './linux-adapter.js';

@@ -213,3 +213,57 @@ export function readableStderr(stderr: string): string {
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, '&');
 }
+
+/** What the script's doctor action reports (read-only). */
+export interface WindowsDiagnosis {
+  powershell: string;
+  dotnetRelease: number;
+  languageMode: string;
+  fips: boolean;
+  moduleLogging: boolean;
+  defaultShell: string;
+  readers: { identity: string; sid: string | null }[];
+}
+
+function isReader(value: unknown): value is { identity: string; sid: string | null } {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r['identity'] === 'string' && (typeof r['sid'] === 'string' || r['sid'] === null);
+}
+
+/** The doctor action's answer (or the bootstrap's failure), from the last JSON line of stdout. */
+export function parseWindowsDiagnosis(stdout: string): WindowsDiagnosis | WindowsFailure | undefined {
+  const last = stdout
+    .split(/\r?\n/)
+    .filter((l) => l.trim().startsWith('{'))
+    .at(-1);
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(last ?? '') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof v['error'] === 'string') {
+    return { error: v['error'], message: typeof v['message'] === 'string' ? v['message'] : '' };
+  }
+  // Windows PowerShell writes a one-element array inside an object as an array; be lenient anyway
+  const readers: unknown[] = Array.isArray(v['readers']) ? v['readers'] : [v['readers']];
+  if (
+    typeof v['powershell'] !== 'string' ||
+    typeof v['dotnetRelease'] !== 'number' ||
+    typeof v['languageMode'] !== 'string' ||
+    typeof v['defaultShell'] !== 'string' ||
+    !readers.every(isReader)
+  ) {
+    return undefined;
+  }
+  return {
+    powershell: v['powershell'],
+    dotnetRelease: v['dotnetRelease'],
+    languageMode: v['languageMode'],
+    fips: v['fips'] === true,
+    moduleLogging: v['moduleLogging'] === true,
+    defaultShell: v['defaultShell'],
+    readers,
+  };
+}

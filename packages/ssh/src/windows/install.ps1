@@ -1,4 +1,5 @@
 # certfleet install script, protocol 2. Windows PowerShell 5.1 on .NET Framework 4.7.2+.
+# `$In.action = 'doctor'` reports what the install depends on instead, changing nothing.
 # Inputs come from $In (JSON on stdin); the PFX password is the next stdin line, read
 # with .NET and kept in $Pfx, a hashtable: no cmdlet or function parameter ever holds it.
 # Prints one ASCII JSON line: success {thumbprint, store, path, keyProvider, changed, kept}
@@ -23,7 +24,16 @@ function Get-HostFacts {
   $ndp = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -Name Release -ErrorAction SilentlyContinue
   if ($null -ne $ndp) { $release = [int]$ndp.Release }
   $fips = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Lsa\FipsAlgorithmPolicy' -Name Enabled -ErrorAction SilentlyContinue
-  return @{ DotNetRelease = $release; Fips = ($null -ne $fips -and [int]$fips.Enabled -ne 0) }
+  $logging = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\PowerShell\ModuleLogging' -Name EnableModuleLogging -ErrorAction SilentlyContinue
+  $shell = Get-ItemProperty -Path 'HKLM:\SOFTWARE\OpenSSH' -Name DefaultShell -ErrorAction SilentlyContinue
+  $defaultShell = 'cmd.exe'
+  if ($null -ne $shell -and $shell.DefaultShell) { $defaultShell = [string]$shell.DefaultShell }
+  return @{
+    DotNetRelease = $release
+    Fips = ($null -ne $fips -and [int]$fips.Enabled -ne 0)
+    ModuleLogging = ($null -ne $logging -and [int]$logging.EnableModuleLogging -ne 0)
+    DefaultShell = $defaultShell
+  }
 }
 
 function Open-CertStore([string]$Name) {
@@ -365,7 +375,26 @@ function Remove-Temporaries($Files) {
   }
 }
 
+# What the install depends on, for `fleetctl doctor`: read-only.
+function Get-Diagnosis($Identities) {
+  $facts = Get-HostFacts
+  $readers = @(foreach ($identity in @($Identities)) { [ordered]@{ identity = [string]$identity; sid = Resolve-ReaderSid ([string]$identity) } })
+  return [ordered]@{
+    powershell = $PSVersionTable.PSVersion.ToString()
+    dotnetRelease = [int]$facts.DotNetRelease
+    languageMode = [string]$ExecutionContext.SessionState.LanguageMode
+    fips = [bool]$facts.Fips
+    moduleLogging = [bool]$facts.ModuleLogging
+    defaultShell = [string]$facts.DefaultShell
+    readers = $readers
+  }
+}
+
 $files = @()
+if ($In.PSObject.Properties['action'] -and $In.action -eq 'doctor') {
+  Send-Answer (Get-Diagnosis $In.readers)
+  exit 0
+}
 try {
   if ($In.version -ne 2) { Stop-Install 'invalid_input' ('protocol {0}, expected 2' -f $In.version) }
   Assert-Text $In.dir 'dir'
