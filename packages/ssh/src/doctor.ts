@@ -72,11 +72,17 @@ function mib(bytes: number): string {
  * Install directory, free space and clock over SFTP only (no shell): creates and removes a
  * probe file; its mtime, set by the host's clock, against ours gives the skew.
  */
-async function diagnoseDisk(fs: RemoteFs, dir: string, now: () => number): Promise<DoctorCheck[]> {
-  const entry = await fs.stat(dir).catch(() => undefined);
-  if (!entry?.isDirectory) {
-    return [check('install_dir', false, `${dir} does not exist (certfleet creates it on the first install)`)];
+async function diagnoseDisk(fs: RemoteFs, installDir: string, now: () => number): Promise<DoctorCheck[]> {
+  // a missing install directory is created by the first install: its nearest ancestor must be writable
+  let dir = installDir;
+  while (!(await fs.stat(dir).catch(() => undefined))?.isDirectory) {
+    const parent = posix.dirname(dir);
+    if (parent === dir || /^\/[A-Za-z]:$/.test(dir)) {
+      return [check('install_dir', false, `neither ${installDir} nor any folder above it exists`)];
+    }
+    dir = parent;
   }
+  const where = dir === installDir ? dir : `${installDir} absent (an install creates it); ${dir}`;
   const checks: DoctorCheck[] = [];
   const probe = posix.join(dir, `.certfleet-doctor-${randomBytes(6).toString('hex')}`);
   const before = now();
@@ -85,7 +91,7 @@ async function diagnoseDisk(fs: RemoteFs, dir: string, now: () => number): Promi
     const written = await fs.stat(probe);
     const after = now();
     await fs.unlink(probe);
-    checks.push(check('install_dir', true, `${dir} writable (probe file created and removed)`));
+    checks.push(check('install_dir', true, `${where} writable (probe file created and removed)`));
     if (written) {
       // the host's mtime has whole seconds; our two readings bound when it was written
       const local = (before + after) / 2000;
@@ -100,7 +106,7 @@ async function diagnoseDisk(fs: RemoteFs, dir: string, now: () => number): Promi
     }
   } catch (err) {
     await fs.unlink(probe).catch(() => undefined);
-    checks.push(check('install_dir', false, `${dir} is not writable: ${(err as Error).message}`));
+    checks.push(check('install_dir', false, `${where} is not writable: ${(err as Error).message}`));
   }
   try {
     const space = await fs.statvfs(dir);
@@ -114,7 +120,7 @@ async function diagnoseDisk(fs: RemoteFs, dir: string, now: () => number): Promi
 function diagnoseWindowsAnswer(d: WindowsDiagnosis): DoctorCheck[] {
   const [major = 0, minor = 0] = d.powershell.split('.').map(Number);
   return [
-    check('powershell', major > 5 || (major === 5 && minor >= 1), `Windows PowerShell ${d.powershell}`),
+    check('powershell', major > 5 || (major === 5 && minor >= 1), `PowerShell ${d.powershell}`),
     check('dotnet', d.dotnetRelease >= MIN_DOTNET_RELEASE, dotnetName(d.dotnetRelease)),
     check('language_mode', d.languageMode === 'FullLanguage', d.languageMode),
     check(
