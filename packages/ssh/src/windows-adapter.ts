@@ -170,7 +170,7 @@ export function interpretScriptResult(
   throw new TargetError(
     'remote_command_failed',
     `${where}: the Windows install script did not answer (${status})${said ? `: ${said}` : ''}. Check that ` +
-      "Windows PowerShell 5.1 runs for certfleet's user and that the OpenSSH default shell is cmd.exe.",
+      "Windows PowerShell 5.1 runs for certfleet's user: fleetctl doctor <environment> shows what it finds.",
   );
 }
 
