@@ -5,7 +5,7 @@
  * what it cannot (Windows itself) is written in that file's header.
  */
 import { X509Certificate, createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -417,6 +417,32 @@ describe('failures', () => {
     }
     // the script never ran: the adapter removed its uploads itself
     expect(listing(dirOf('D', 'Certificates')).filter((f) => f.includes('scripted'))).toEqual([]);
+  });
+
+  it('never removes the upload of a file whose final path the failed script left empty', async () => {
+    const name = 'emptied';
+    await installOnHost(target(), 'windows', request(name));
+    const dir = dirOf('D', 'Certificates');
+    host.onExec = () => {
+      rmSync(join(dir, `${name}.pfx`));
+      return { code: 2, stdout: '{"error":"failed","message":"Unable to move the replacement file"}\r\n' };
+    };
+    try {
+      await expectTargetError(
+        installOnHost(target(), 'windows', request(name, { pfx: withPassword(demo.password) })),
+        'remote_command_failed',
+      );
+    } finally {
+      host.onExec = undefined;
+    }
+    const left = listing(dir).filter((f) => f.includes(name));
+    expect(left).toEqual([
+      expect.stringMatching(new RegExp(`^\\.${name}\\.pfx\\.certfleet-tmp-[0-9a-f]{16}$`)),
+      `${name}.ca1.cer`,
+    ]);
+    // the next attempt installs it again
+    await installOnHost(target(), 'windows', request(name));
+    expect(listing(dir).filter((f) => f.includes(name))).toEqual([`${name}.ca1.cer`, `${name}.pfx`]);
   });
 
   it('reports PowerShell dying without an answer, with its CLIXML stderr made readable', async () => {

@@ -312,7 +312,21 @@ export const windowsAdapter: PlatformAdapter = {
       pending.clear();
     } catch (err) {
       // after a timeout the host may hang: leave the leftovers to the next attempt
-      if (!(err instanceof TargetError && err.code === 'host_timeout')) await removeQuietly(fs, pending);
+      if (!(err instanceof TargetError && err.code === 'host_timeout')) {
+        // a file that was there before and is gone now keeps its new copy (the only one left)
+        // until the next attempt installs it again
+        const existed = new Set(listing.map((e) => e.name));
+        const kept = await Promise.all(
+          uploads.map(
+            async (u) =>
+              existed.has(u.base) && (await fs.stat(u.sftpPath).catch(() => undefined)) === undefined,
+          ),
+        );
+        await removeQuietly(
+          fs,
+          uploads.filter((u, i) => pending.has(u.sftpTemp) && !kept[i]).map((u) => u.sftpTemp),
+        );
+      }
       throw err;
     }
 
