@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   KEY_READER_SIDS,
   WINDOWS_BOOTSTRAP_COMMAND,
@@ -26,7 +26,7 @@ import {
   type WindowsScriptInput,
 } from '@certfleet/ssh';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
-import { runPwsh, runWindowsPowerShell } from './support/pwsh.js';
+import { findPwsh, runPwsh, runWindowsPowerShell } from './support/pwsh.js';
 import {
   configureWindowsHost,
   readKeys,
@@ -139,6 +139,19 @@ function certificateFiles(): string[] {
 }
 
 describe('the scripts, read by PowerShell', () => {
+  it('fails with a message that says how to install pwsh when there is none', () => {
+    vi.stubEnv('PATH', root);
+    vi.stubEnv('HOME', root);
+    vi.stubEnv('PWSH', undefined);
+    try {
+      expect(() => findPwsh()).toThrow(
+        /pwsh \(PowerShell 7\) is not installed.*dotnet tool install --global PowerShell --version 7\.6\.9/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('parse without error, pass the 5.1 checker, and the checker refuses each PowerShell 7 construct with its line', async () => {
     const scripts = readdirSync(WINDOWS_DIR)
       .filter((f) => f.endsWith('.ps1'))
