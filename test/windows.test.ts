@@ -1,10 +1,11 @@
 /**
  * The Windows adapter through `installOnHost`, against the in-process host that answers as
- * OpenSSH for Windows does (test/support/inprocess-host.ts). What this proves and what it
- * cannot (the PowerShell itself on a real Windows) is written in that file's header.
+ * OpenSSH for Windows does and runs the install script with the real PowerShell (pwsh 7)
+ * through its Windows-only seams (test/support/inprocess-host.ts). What this proves and
+ * what it cannot (Windows itself) is written in that file's header.
  */
 import { X509Certificate, createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,7 @@ import {
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
 import { CORPUS_PASSWORD, CORPUS_UNICODE_PASSWORD, makeCorpus, type Corpus } from './fixtures/corpus.js';
 import { generateClientKeyPair, startInProcessHost, type InProcessHost } from './support/inprocess-host.js';
+import { readKeys, removeCertificate, writeKeys } from './support/windows-store.js';
 
 const client = generateClientKeyPair();
 const demo = makeDemoCertificates('windows-test-client');
@@ -59,6 +61,13 @@ function request(name: string, overrides: Partial<InstallRequest> = {}): Install
     password: demo.password,
     ...overrides,
   };
+}
+
+/** The bootstrap's three stdin lines: script, inputs, password. */
+function stdinLines(stdin: string): { script: string; input: unknown; password: string } {
+  const [script, input, password] = stdin.split('\n');
+  const text = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
+  return { script: text(script), input: JSON.parse(input ?? 'null'), password: text(password) };
 }
 
 function sha256(data: Buffer): string {
@@ -139,6 +148,7 @@ describe('install on an emulated Windows front-end', () => {
       caPaths: [`D:\\Certificates\\${name}.ca1.cer`],
       thumbprint: leaf,
       store: 'LocalMachine\\My',
+      keyProvider: 'Microsoft Software Key Storage Provider',
       changed: [
         `store:LocalMachine\\Root:${root}`,
         `store:LocalMachine\\My:${leaf}`,
@@ -172,17 +182,18 @@ describe('install on an emulated Windows front-end', () => {
     expect(execs).toHaveLength(1);
     const exec = execs[0]!;
     expect(exec.command).toBe(WINDOWS_BOOTSTRAP_COMMAND);
-    expect(exec.command.length).toBeLessThan(1000);
+    expect(exec.command.length).toBeLessThan(4000);
     expect(decodePowerShellCommand(exec.command.split(' ').at(-1)!)).toBe(WINDOWS_BOOTSTRAP);
     expect(exec.command).not.toContain(demo.password);
     expect(exec.command).not.toContain(name);
     expect(exec.reply.code).toBe(0);
-    const stdin = JSON.parse(exec.stdin) as { input: Record<string, unknown> };
+    const stdin = stdinLines(exec.stdin);
+    expect(stdin.password).toBe(demo.password);
     expect(stdin.input).toMatchObject({
-      version: 1,
+      version: 2,
       name,
       dir: 'D:\\Certificates',
-      password: demo.password,
+      readers: [...KEY_READER_SIDS],
       pfx: { path: `D:\\Certificates\\${name}.pfx`, sha256: sha256(demo.pfx) },
       caFiles: [{ path: `D:\\Certificates\\${name}.ca1.cer`, sha256: sha256(rootDer) }],
     });
@@ -190,8 +201,9 @@ describe('install on an emulated Windows front-end', () => {
     // the emulated machine store: the leaf in My with its key readable by both SIDs, the root in Root
     const store = host.readStore();
     expect(store.My[leaf]).toMatchObject({
+      friendlyName: `certfleet ${name}`,
       hasPrivateKey: true,
-      exportable: false,
+      keyProvider: 'Microsoft Software Key Storage Provider',
       keyAcl: [...KEY_READER_SIDS],
     });
     expect(Object.keys(store.Root)).toEqual([root]);
@@ -208,18 +220,15 @@ describe('install on an emulated Windows front-end', () => {
   });
 
   it('grants the key ACL again after a re-import reset it, and re-imports a certificate that is gone', async () => {
-    const store = host.readStore();
-    store.My[leaf]!.keyAcl = [];
-    host.writeStore(store);
+    writeKeys(host.root, {
+      ...readKeys(host.root),
+      [leaf]: [{ provider: 'Microsoft Software Key Storage Provider', readers: [] }],
+    });
     const regranted = await installOnHost(target(), 'windows', req);
     expect(regranted.unchanged).toBe(false);
     expect(regranted.changed).toEqual(['acl:S-1-5-32-568', 'acl:S-1-5-20']);
 
-    const emptied = host.readStore();
-    host.writeStore({
-      ...emptied,
-      My: Object.fromEntries(Object.entries(emptied.My).filter(([t]) => t !== leaf)),
-    });
+    removeCertificate(host.root, 'My', leaf);
     const reimported = await installOnHost(target(), 'windows', req);
     expect(reimported.changed).toEqual([
       `store:LocalMachine\\My:${leaf}`,
@@ -243,6 +252,28 @@ describe('install on an emulated Windows front-end', () => {
   });
 });
 
+describe("OpenSSH's DefaultShell", () => {
+  it('installs the same way when DefaultShell is powershell.exe: the bootstrap still gets stdin', async () => {
+    const ps = await startInProcessHost({
+      flavour: 'windows',
+      clientPublicKey: client.publicKey,
+      defaultShell: 'powershell',
+    });
+    try {
+      const result = await installOnHost(
+        target({ host: ps.address, port: ps.port, hostKey: ps.hostKeyLine }),
+        'windows',
+        request('default-shell'),
+      );
+      expect(result.thumbprint).toBe(leafThumbprint(demo.pfx, demo.password));
+      expect(ps.received.execs.map((e) => e.command)).toEqual([WINDOWS_BOOTSTRAP_COMMAND]);
+      expect(ps.readStore().My[result.thumbprint!]).toMatchObject({ keyAcl: [...KEY_READER_SIDS] });
+    } finally {
+      await ps.stop();
+    }
+  });
+});
+
 describe('inputs that must not change what runs', () => {
   it('carries a hostile password on stdin only, unchanged, and Windows (emulated) opens the PFX with it', async () => {
     const password = `"'; $(Remove-Item C:\\ -Recurse) \`whoami\` %PATH% ^&|<> !x!\r\nline two ünïcødé 証明書 🔐 ${'x'.repeat(1000)}`;
@@ -253,9 +284,9 @@ describe('inputs that must not change what runs', () => {
     expect(result.thumbprint).toBe(leafThumbprint(demo.pfx, demo.password));
     expect(execs).toHaveLength(1);
     expect(execs[0]!.command).toBe(WINDOWS_BOOTSTRAP_COMMAND);
-    // stdin is ASCII on the wire; the JSON still holds the exact password
+    // stdin is ASCII on the wire; its password line still holds the exact password
     expect(execs[0]!.stdin).toMatch(/^[\x20-\x7e\n]*$/);
-    expect((JSON.parse(execs[0]!.stdin) as { input: { password: string } }).input.password).toBe(password);
+    expect(stdinLines(execs[0]!.stdin).password).toBe(password);
   });
 
   it('refuses a UNC install folder before connecting', async () => {
@@ -386,6 +417,32 @@ describe('failures', () => {
     }
     // the script never ran: the adapter removed its uploads itself
     expect(listing(dirOf('D', 'Certificates')).filter((f) => f.includes('scripted'))).toEqual([]);
+  });
+
+  it('never removes the upload of a file whose final path the failed script left empty', async () => {
+    const name = 'emptied';
+    await installOnHost(target(), 'windows', request(name));
+    const dir = dirOf('D', 'Certificates');
+    host.onExec = () => {
+      rmSync(join(dir, `${name}.pfx`));
+      return { code: 2, stdout: '{"error":"failed","message":"Unable to move the replacement file"}\r\n' };
+    };
+    try {
+      await expectTargetError(
+        installOnHost(target(), 'windows', request(name, { pfx: withPassword(demo.password) })),
+        'remote_command_failed',
+      );
+    } finally {
+      host.onExec = undefined;
+    }
+    const left = listing(dir).filter((f) => f.includes(name));
+    expect(left).toEqual([
+      expect.stringMatching(new RegExp(`^\\.${name}\\.pfx\\.certfleet-tmp-[0-9a-f]{16}$`)),
+      `${name}.ca1.cer`,
+    ]);
+    // the next attempt installs it again
+    await installOnHost(target(), 'windows', request(name));
+    expect(listing(dir).filter((f) => f.includes(name))).toEqual([`${name}.ca1.cer`, `${name}.pfx`]);
   });
 
   it('reports PowerShell dying without an answer, with its CLIXML stderr made readable', async () => {

@@ -28,6 +28,8 @@ export interface HarnessEnvironment {
   platform: 'linux' | 'windows';
   installDir: string;
   owner?: string;
+  /** Windows: keyReaders, keyProvider as in the inventory. */
+  windows?: { keyReaders?: string[]; keyProvider?: string };
   hosts: HarnessHost[];
 }
 
@@ -86,6 +88,7 @@ export function inventoryYaml(
       platform: e.platform,
       installDir: e.installDir,
       ...(e.owner ? { owner: e.owner } : {}),
+      ...(e.windows ? { windows: e.windows } : {}),
       frontEnds: e.hosts.map((h) => ({
         name: h.name,
         host: h.address,

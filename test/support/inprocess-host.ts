@@ -11,23 +11,20 @@
  *   SFTP extensions Win32-OpenSSH's sftp-server advertises (its posix-rename deletes the
  *   target first, as w32_rename does), cmd.exe's answers for anything but PowerShell, and
  *   `powershell -NoProfile -NonInteractive … -EncodedCommand <base64>` accepted only when it
- *   decodes to certfleet's bootstrap and stdin is certfleet's script with its ASCII JSON
- *   inputs. It then does in JavaScript what that PowerShell script does on Windows: checks
- *   the SHA-256s, opens the PFX with the password from stdin (node-forge; a wrong password
- *   fails as Windows does), computes the thumbprint (SHA-1 of the leaf's DER), keeps an
- *   emulated LocalMachine My/Root/CA store with key ACLs in `<root>/.cert-store.json`,
- *   swaps the files into place and prints the same one JSON line with the same exit codes.
+ *   decodes to certfleet's bootstrap and stdin is printable ASCII. That command is then run
+ *   by the real PowerShell (pwsh 7, test/support/pwsh.ts): the bootstrap and the script
+ *   exactly as sent, with the script's few Windows-only functions (machine stores, key
+ *   provider and ACL, account names, drive letters, IIS bindings) replaced by
+ *   test/support/windows-prelude.ps1, which keeps the certificates in .NET's own X509Store
+ *   under `<root>/.home` (see windows-store.ts). `defaultShell: 'powershell'` starts it as
+ *   Win32-OpenSSH does with DefaultShell powershell.exe (`powershell -c <command>`, here a
+ *   real pwsh whose `powershell` is the stand-in).
  *
- *   THIS IS AN EMULATION. It proves certfleet's side of the protocol: the command line, the
- *   SFTP path forms and operations, what travels on stdin (and that nothing secret is on the
- *   command line), quoting, exit codes and the parsing of the answer. It cannot prove that
- *   the PowerShell script itself works on Windows: that the .NET calls behave as assumed
- *   (the import flags, GetRSAPrivateKey on CNG and CSP keys, the key file locations, the
- *   ACL calls, File.Replace), that Windows OpenSSH starts it and passes stdin as expected,
- *   localisation, NTFS (case-insensitive names, files held open by IIS), or that Windows
- *   OpenSSH's sftp-server answers every request as this one does (it is modelled on that
- *   server's source: its extensions, its rename, its chmod). Only a real Windows Server can
- *   show those.
+ *   What this cannot prove is what only Windows has: Windows PowerShell 5.1 on .NET
+ *   Framework, the Windows-only functions themselves (CNG import, key ACLs, LocalMachine
+ *   stores, NTAccount translation, HTTP.sys bindings), Windows OpenSSH starting it and
+ *   passing stdin, localisation, NTFS, or that Windows OpenSSH's sftp-server answers every
+ *   request as this one does (it is modelled on that server's source).
  *
  * - `linux` serves a local directory at `installDir` (default /srv/fleet-certs; its parents
  *   appear as directories, everything else is outside the disk) with posix-rename, statvfs
@@ -38,7 +35,7 @@
  *
  * No test-framework imports: scripts (the demo) use it too.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   constants as fsConstants,
   existsSync,
@@ -66,17 +63,18 @@ import {
 import type { Stats } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join, posix, win32 } from 'node:path';
-import forge from 'node-forge';
+import { delimiter, join, posix } from 'node:path';
 import ssh2, { type AuthContext, type Connection, type ServerChannel } from 'ssh2';
+import { WINDOWS_BOOTSTRAP, decodePowerShellCommand } from '@certfleet/ssh';
+import { WINDOWS_POWERSHELL, findPwsh, runPwsh, runWindowsPowerShell, windowsHostEnv } from './pwsh.js';
 import {
-  KEY_READER_SIDS,
-  WINDOWS_BOOTSTRAP,
-  WINDOWS_INSTALL_SCRIPT,
-  WINDOWS_STORE,
-  asciiJson,
-  decodePowerShellCommand,
-} from '@certfleet/ssh';
+  configureWindowsHost,
+  readWindowsStore,
+  type EmulatedStore,
+  type WindowsHostConfig,
+} from './windows-store.js';
+
+export type { EmulatedCertificate, EmulatedStore, WindowsHostConfig } from './windows-store.js';
 
 const { Server, utils } = ssh2;
 
@@ -102,6 +100,8 @@ export interface InProcessHostOptions {
   drives?: string[];
   /** Linux: login names chown accepts besides root and the user running this process. */
   users?: string[];
+  /** Windows: OpenSSH's DefaultShell, which runs every exec request. Default cmd. */
+  defaultShell?: 'cmd' | 'powershell';
 }
 
 /** How an exec request ends. */
@@ -136,24 +136,6 @@ export interface Received {
   sftp: SftpRecord[];
 }
 
-/** A certificate in the emulated Windows store. */
-export interface EmulatedCertificate {
-  thumbprint: string;
-  subject: string;
-  friendlyName?: string;
-  hasPrivateKey: boolean;
-  exportable: boolean;
-  /** SIDs with Read on the private key file (none right after an import). */
-  keyAcl: string[];
-}
-
-/** The emulated LocalMachine stores, by thumbprint. */
-export interface EmulatedStore {
-  My: Record<string, EmulatedCertificate>;
-  Root: Record<string, EmulatedCertificate>;
-  CA: Record<string, EmulatedCertificate>;
-}
-
 /** A running in-process front-end. */
 export interface InProcessHost {
   readonly flavour: Flavour;
@@ -174,9 +156,10 @@ export interface InProcessHost {
   onWrite: ((path: string, data: Buffer) => Buffer) | undefined;
   /** This machine's path for a remote path (Windows: `D:\…` or `/D:/…`). */
   localPath(remote: string): string;
-  /** Windows: the emulated certificate stores. */
+  /** Windows: the machine stores as the script left them. */
   readStore(): EmulatedStore;
-  writeStore(store: EmulatedStore): void;
+  /** Windows: what the prelude says about the host from the next exec on. */
+  configure(config: WindowsHostConfig): void;
   /** Closes the server and every connection; removes `root` when it was created here. */
   stop(): Promise<void>;
 }
@@ -935,7 +918,6 @@ function linuxExec(host: HostState, command: string): ExecReply {
 // exec: Windows (cmd.exe, then the emulated PowerShell script)
 
 const CMD_MAX = 8191;
-const STORE_FILE = '.cert-store.json';
 
 function cmdNotFound(program: string): ExecReply {
   return {
@@ -971,183 +953,10 @@ function bootstrapOf(command: string): { encoded: string } | ExecReply {
   return { encoded };
 }
 
-function answer(value: unknown, code: number): ExecReply {
-  return { code, stdout: `${asciiJson(value)}\r\n` };
-}
+class ScriptFailure extends Error {}
 
-interface ScriptFile {
-  path: string;
-  temp: string;
-  sha256: string;
-}
-
-class ScriptFailure extends Error {
-  constructor(
-    readonly error: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function isScriptFile(v: unknown): v is ScriptFile {
-  if (typeof v !== 'object' || v === null) return false;
-  const f = v as Record<string, unknown>;
-  return typeof f['path'] === 'string' && typeof f['temp'] === 'string' && typeof f['sha256'] === 'string';
-}
-
-function thumbprintOf(der: Buffer): string {
-  return createHash('sha1').update(der).digest('hex').toUpperCase();
-}
-
-/** The PFX's leaf (the certificate of its one private key), as Windows would open it. */
-function openPfx(pfx: Buffer, password: string): { der: Buffer; subject: string } {
-  let p12: forge.pkcs12.Pkcs12Pfx;
-  try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString('binary')));
-    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
-  } catch (err) {
-    if (/MAC could not be verified|Invalid password/i.test(String(err))) {
-      throw new ScriptFailure('bad_password', 'The specified network password is not correct.');
-    }
-    throw new ScriptFailure('failed', 'ASN1 bad tag value met.');
-  }
-  const bagsOf = (type: string): forge.pkcs12.Bag[] => p12.getBags({ bagType: type })[type] ?? [];
-  const keyBags = [...bagsOf(forge.pki.oids.pkcs8ShroudedKeyBag!), ...bagsOf(forge.pki.oids.keyBag!)];
-  const localKeyId = (bag: forge.pkcs12.Bag): string | undefined =>
-    (bag.attributes as Record<string, string[] | undefined>)['localKeyId']?.[0];
-  // RSA keys are matched by modulus; a key or certificate forge cannot decode (EC) by localKeyId
-  const isLeaf = (certBag: forge.pkcs12.Bag): boolean =>
-    keyBags.some((k) => {
-      const key = k.key as forge.pki.rsa.PrivateKey | null | undefined;
-      const pub = certBag.cert?.publicKey as forge.pki.rsa.PublicKey | undefined;
-      if (key?.n && pub?.n) return key.n.equals(pub.n);
-      return localKeyId(k) !== undefined && localKeyId(k) === localKeyId(certBag);
-    });
-  const leaves = bagsOf(forge.pki.oids.certBag!).filter(isLeaf);
-  if (leaves.length !== 1) {
-    throw new ScriptFailure(
-      'failed',
-      `the PFX holds ${leaves.length} certificates with a private key; expected exactly one`,
-    );
-  }
-  const leaf = leaves[0]!;
-  const asn1 = leaf.cert ? forge.pki.certificateToAsn1(leaf.cert) : (leaf.asn1 as forge.asn1.Asn1);
-  const der = Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
-  return { der, subject: new X509Certificate(der).subject };
-}
-
-/** What certfleet's install script does on Windows, done on the emulated disk and store. */
-function emulateInstallScript(host: HostState, input: Record<string, unknown>): ExecReply {
-  const files: ScriptFile[] = [];
-  try {
-    const dir = input['dir'];
-    const caFiles = input['caFiles'];
-    const pfx = input['pfx'];
-    if (input['version'] !== 1)
-      throw new ScriptFailure('invalid_input', `protocol ${String(input['version'])}, expected 1`);
-    if (
-      typeof dir !== 'string' ||
-      !Array.isArray(caFiles) ||
-      !caFiles.every(isScriptFile) ||
-      !isScriptFile(pfx)
-    ) {
-      throw new ScriptFailure('invalid_input', 'The property cannot be found on this object.');
-    }
-    if (typeof input['password'] !== 'string' || typeof input['name'] !== 'string') {
-      throw new ScriptFailure('invalid_input', 'The property cannot be found on this object.');
-    }
-    const password = input['password'];
-    files.push(...caFiles, pfx);
-    for (const f of files) {
-      for (const p of [f.path, f.temp]) {
-        if (!win32.isAbsolute(p) || win32.dirname(p) !== dir) {
-          throw new ScriptFailure('invalid_input', `${p} is not a file in ${dir}`);
-        }
-      }
-    }
-
-    const bytes = new Map<string, Buffer>();
-    for (const f of files) {
-      const local = host.windowsLocal(f.temp);
-      if (!existsSync(local)) throw new ScriptFailure('failed', `Could not find file '${f.temp}'.`);
-      const data = readFileSync(local);
-      const actual = createHash('sha256').update(data).digest('hex');
-      if (actual !== f.sha256) {
-        throw new ScriptFailure(
-          'hash_mismatch',
-          `${f.temp} has SHA-256 ${actual} on the host, expected ${f.sha256}`,
-        );
-      }
-      bytes.set(f.temp, data);
-    }
-    const leaf = openPfx(bytes.get(pfx.temp)!, password);
-    const thumbprint = thumbprintOf(leaf.der);
-    const changed: string[] = [];
-    const store = host.readStore();
-
-    for (const f of caFiles) {
-      let ca: X509Certificate;
-      try {
-        ca = new X509Certificate(bytes.get(f.temp)!);
-      } catch {
-        throw new ScriptFailure('failed', 'Cannot find the requested object.');
-      }
-      const storeName = ca.subject === ca.issuer ? 'Root' : 'CA';
-      const thumbprint = thumbprintOf(ca.raw);
-      if (store[storeName][thumbprint] === undefined) {
-        store[storeName][thumbprint] = {
-          thumbprint,
-          subject: ca.subject,
-          hasPrivateKey: false,
-          exportable: false,
-          keyAcl: [],
-        };
-        changed.push(`store:LocalMachine\\${storeName}:${thumbprint}`);
-      }
-    }
-
-    let entry = store.My[thumbprint];
-    if (entry === undefined || !entry.hasPrivateKey) {
-      // an import writes a new key file, with no ACL entries for the readers
-      entry = {
-        thumbprint,
-        subject: leaf.subject,
-        friendlyName: `certfleet ${input['name']}`,
-        hasPrivateKey: true,
-        exportable: false,
-        keyAcl: [],
-      };
-      store.My[thumbprint] = entry;
-      changed.push(`store:${WINDOWS_STORE}:${thumbprint}`);
-    }
-    for (const sid of KEY_READER_SIDS) {
-      if (!entry.keyAcl.includes(sid)) {
-        entry.keyAcl.push(sid);
-        changed.push(`acl:${sid}`);
-      }
-    }
-    host.writeStore(store);
-
-    for (const f of files) {
-      const final = host.windowsLocal(f.path);
-      const temp = host.windowsLocal(f.temp);
-      if (existsSync(final) && createHash('sha256').update(readFileSync(final)).digest('hex') === f.sha256) {
-        unlinkSync(temp);
-        continue;
-      }
-      renameSync(temp, final);
-      changed.push(`file:${f.path}`);
-    }
-    return answer({ thumbprint, store: WINDOWS_STORE, path: pfx.path, changed }, 0);
-  } catch (err) {
-    for (const f of files) rmSync(host.windowsLocal(f.temp), { force: true });
-    if (err instanceof ScriptFailure) return answer({ error: err.error, message: err.message }, 2);
-    throw err;
-  }
-}
-
-function windowsExec(host: HostState, command: string, stdin: Buffer): ExecReply {
+/** Runs the bootstrap with the real PowerShell, as the host's DefaultShell would start it. */
+async function windowsExec(host: HostState, command: string, stdin: Buffer): Promise<ExecReply> {
   if (command.length > CMD_MAX) return { code: 1, stderr: 'The command line is too long.\r\n' };
   const bootstrap = bootstrapOf(command);
   if (!('encoded' in bootstrap)) return bootstrap;
@@ -1161,20 +970,19 @@ function windowsExec(host: HostState, command: string, stdin: Buffer): ExecReply
         'in-process windows host: stdin is not printable ASCII; the console code page would change it\r\n',
     };
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(stdin.toString('ascii'));
-  } catch {
-    return { code: 1, stderr: 'ConvertFrom-Json : Invalid JSON primitive.\r\n' };
-  }
-  const { script, input } = (doc ?? {}) as { script?: unknown; input?: unknown };
-  if (script !== WINDOWS_INSTALL_SCRIPT || typeof input !== 'object' || input === null) {
-    return {
-      code: 1,
-      stderr: "in-process windows host: stdin does not carry certfleet's install script\r\n",
-    };
-  }
-  return emulateInstallScript(host, input as Record<string, unknown>);
+  const result =
+    host.defaultShell === 'powershell'
+      ? // Win32-OpenSSH: `powershell.exe -c <command>`; the inner powershell is the stand-in
+        await runPwsh(['-Command', command], {
+          stdin,
+          env: {
+            ...windowsHostEnv(host.root),
+            PATH: `${host.shimDir}${delimiter}${process.env['PATH'] ?? ''}`,
+          },
+        })
+      : // cmd.exe splits the line at spaces (base64 holds none of its special characters)
+        await runWindowsPowerShell(command.split(' ').slice(1), stdin, host.root);
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1190,8 +998,9 @@ interface HostState {
   readonly users: Set<string>;
   onWrite: ((path: string, data: Buffer) => Buffer) | undefined;
   windowsLocal(path: string): string;
-  readStore(): EmulatedStore;
-  writeStore(store: EmulatedStore): void;
+  readonly defaultShell: 'cmd' | 'powershell';
+  /** Holds `powershell`, the stand-in a DefaultShell PowerShell starts. */
+  readonly shimDir: string;
 }
 
 function hostKeyLineOf(publicKey: string): string {
@@ -1210,7 +1019,17 @@ export async function startInProcessHost(options: InProcessHostOptions): Promise
   if (flavour === 'windows') for (const d of drives) mkdirSync(join(root, d), { recursive: true });
   mkdirSync(root, { recursive: true });
 
-  const storePath = join(root, STORE_FILE);
+  const shimDir = join(root, '.bin');
+  if (flavour === 'windows') {
+    findPwsh();
+    mkdirSync(shimDir, { recursive: true });
+    const shim = join(shimDir, 'powershell');
+    writeFileSync(
+      shim,
+      `#!/bin/sh\nexec '${findPwsh()}' -NoProfile -NonInteractive -File '${WINDOWS_POWERSHELL}' "$@"\n`,
+    );
+    await chmod(shim, 0o755);
+  }
   const disk = flavour === 'windows' ? windowsDisk(root, drives) : linuxDisk(root, installDir);
   const hostKey = generateEd25519();
   const received: Received = { connections: 0, logins: [], execs: [], sftp: [] };
@@ -1218,10 +1037,9 @@ export async function startInProcessHost(options: InProcessHostOptions): Promise
 
   const windowsLocal = (path: string): string => {
     const m = /^([A-Za-z]):\\(.*)$/.exec(path);
-    if (m === null) throw new ScriptFailure('failed', `Could not find a part of the path '${path}'.`);
+    if (m === null) throw new ScriptFailure(`Could not find a part of the path '${path}'.`);
     const resolved = insideRoot(root, [m[1]!.toUpperCase(), ...m[2]!.split('\\').filter(Boolean)]);
-    if (resolved.kind !== 'file')
-      throw new ScriptFailure('failed', `Could not find a part of the path '${path}'.`);
+    if (resolved.kind !== 'file') throw new ScriptFailure(`Could not find a part of the path '${path}'.`);
     return resolved.local;
   };
 
@@ -1236,18 +1054,15 @@ export async function startInProcessHost(options: InProcessHostOptions): Promise
     onWrite: undefined,
     onExec: undefined,
     windowsLocal,
-    readStore: () =>
-      existsSync(storePath)
-        ? (JSON.parse(readFileSync(storePath, 'utf8')) as EmulatedStore)
-        : { My: {}, Root: {}, CA: {} },
-    writeStore: (store) => writeFileSync(storePath, JSON.stringify(store, null, 2)),
+    defaultShell: options.defaultShell ?? 'cmd',
+    shimDir,
   };
 
   const runExec = async (command: string, stdin: Buffer): Promise<ExecReply> => {
     const custom = await state.onExec?.(command, stdin);
     if (custom !== undefined) return custom;
     try {
-      return flavour === 'windows' ? windowsExec(state, command, stdin) : linuxExec(state, command);
+      return flavour === 'windows' ? await windowsExec(state, command, stdin) : linuxExec(state, command);
     } catch (err) {
       return { code: 1, stderr: `in-process ${flavour} host: ${String(err)}\n` };
     }
@@ -1338,8 +1153,8 @@ export async function startInProcessHost(options: InProcessHostOptions): Promise
       if (r.kind !== 'file') throw new Error(`${remote} is not on this host's disk`);
       return r.local;
     },
-    readStore: state.readStore,
-    writeStore: state.writeStore,
+    readStore: () => readWindowsStore(root),
+    configure: (config) => configureWindowsHost(root, config),
     async stop(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const conn of connections) conn.end();

@@ -43,3 +43,17 @@ export interface EnvironmentView {
   frontEnds: { name: string; host: string; port: number }[];
   certificates: EnvCertificate[];
 }
+
+/** `POST /v1/environments/:env/doctor`: what each front-end is like, nothing changed. */
+export interface DoctorReport {
+  environment: string;
+  platform: string;
+  ok: boolean;
+  hosts: {
+    frontEnd: string;
+    host: string;
+    port: number;
+    ok: boolean;
+    checks: { check: string; ok: boolean; detail: string }[];
+  }[];
+}

@@ -8,6 +8,8 @@ export const ExitCode = {
   PartiallyFailed: 2,
   Failed: 3,
   Rejected: 4,
+  /** fleetctl doctor: at least one check failed. */
+  DoctorFailed: 5,
 } as const;
 
 // Kept here rather than imported from @certfleet/store: loading the store at run time would pull in ioredis.

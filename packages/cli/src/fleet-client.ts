@@ -1,5 +1,13 @@
 import { ApiRequestError } from './api-request-error.js';
-import type { AuditEntry, EnvironmentView, Job, JobList, ListJobsQuery, SubmitRequest } from './api-types.js';
+import type {
+  AuditEntry,
+  DoctorReport,
+  EnvironmentView,
+  Job,
+  JobList,
+  ListJobsQuery,
+  SubmitRequest,
+} from './api-types.js';
 import { ConnectionError } from './connection-error.js';
 
 export interface FleetClientOptions {
@@ -56,6 +64,10 @@ export class FleetClient {
 
   environments(): Promise<EnvironmentView[]> {
     return this.call('GET', '/v1/environments');
+  }
+
+  doctor(environment: string): Promise<DoctorReport> {
+    return this.call('POST', `/v1/environments/${encodeURIComponent(environment)}/doctor`);
   }
 
   audit(jobId: string): Promise<{ items: AuditEntry[] }> {

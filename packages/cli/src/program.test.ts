@@ -84,7 +84,17 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('help', () => {
   it('every command has help with examples, --json and the connection options', async () => {
     const names = buildProgram({} as CliIo).commands.map((c) => c.name());
-    expect(names).toEqual(['submit', 'approve', 'reject', 'status', 'jobs', 'retry', 'envs', 'audit']);
+    expect(names).toEqual([
+      'submit',
+      'approve',
+      'reject',
+      'status',
+      'jobs',
+      'retry',
+      'envs',
+      'doctor',
+      'audit',
+    ]);
     for (const name of names) {
       const { code, stdout, stderr } = await run([name, '--help']);
       expect(code).toBe(0);

@@ -6,6 +6,7 @@ import type { CliIo } from './cli-io.js';
 import { exitCodeForStatus, ExitCode } from './exit-codes.js';
 import { FleetClient } from './fleet-client.js';
 import { firstLine, readOptionFile, readPassword } from './password.js';
+import { renderDoctor } from './render-doctor.js';
 import { renderJobSummary } from './render-job.js';
 import { renderAudit, renderEnvironments, renderJobList } from './render-lists.js';
 import { clean } from './table.js';
@@ -388,6 +389,22 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
       const envs = await client.environments();
       if (opts.json) printJson(envs);
       else write(renderEnvironments(envs));
+    });
+
+  command('doctor')
+    .summary('check every front-end of an environment without changing anything (role approver)')
+    .argument('<environment>', 'the environment, as in the inventory')
+    .addHelpText(
+      'after',
+      examples('fleetctl doctor acme-stg', 'fleetctl doctor acme-stg --json') +
+        '\nExit code 0 when every check passed, 5 when one failed.\n',
+    )
+    .action(async (environment: string, opts: CommonOptions) => {
+      const client = await connect(opts);
+      const report = await client.doctor(environment);
+      if (opts.json) printJson(report);
+      else write(renderDoctor(report));
+      outcome.exitCode = report.ok ? ExitCode.Ok : ExitCode.DoctorFailed;
     });
 
   command('audit')

@@ -17,11 +17,20 @@ export interface FrontEnd {
   privateKeyPath: string;
 }
 
+/** Windows environments: who reads the private key, and where it is kept. */
+export interface WindowsOptions {
+  /** SIDs or names the front-end resolves (`IIS AppPool\<pool>`, `NT SERVICE\<name>`). Default IIS_IUSRS, NETWORK SERVICE. */
+  keyReaders?: string[];
+  /** A CNG key storage provider. Default Microsoft Software Key Storage Provider. */
+  keyProvider?: string;
+}
+
 export interface Environment {
   name: string;
   platform: Platform;
   installDir: string;
   owner?: string;
+  windows?: WindowsOptions;
   frontEnds: FrontEnd[];
 }
 
@@ -40,6 +49,8 @@ export class InventoryError extends Error {
 }
 
 const NAME = '^[a-z0-9][a-z0-9-]{0,62}$';
+/** A SID, or `[DOMAIN\]account` as Windows names accounts (IIS AppPool\<pool>, NT SERVICE\<name>). */
+const READER = '^(S-1-[0-9-]{1,120}|([A-Za-z0-9 ._-]{1,64}\\\\)?[A-Za-z0-9 ._$-]{1,64})$';
 const HOST = '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$';
 const HOST_KEY =
   '^((ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com) [A-Za-z0-9+/]+={0,3}( .*)?|SHA256:[A-Za-z0-9+/]{43}=?)$';
@@ -71,6 +82,17 @@ const EnvironmentSchema = Type.Object(
     platform: Type.Union([Type.Literal('linux'), Type.Literal('windows')]),
     installDir: Type.String({ minLength: 1, maxLength: 200 }),
     owner: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$' })),
+    windows: Type.Optional(
+      Type.Object(
+        {
+          keyReaders: Type.Optional(
+            Type.Array(Type.String({ pattern: READER }), { minItems: 1, maxItems: 20 }),
+          ),
+          keyProvider: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9 ()._-]{1,100}$' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -150,6 +172,9 @@ function resolve(raw: RawInventory, source: string): Inventory {
     if (env.owner !== undefined && env.platform !== 'linux') {
       throw new InventoryError(`${at}.owner: only linux environments take an owner`);
     }
+    if (env.windows !== undefined && env.platform !== 'windows') {
+      throw new InventoryError(`${at}.windows: only windows environments take windows options`);
+    }
     const seenFe = new Set<string>();
     const frontEnds = env.frontEnds.map((fe, j): FrontEnd => {
       const feAt = `${at}.frontEnds[${j}]`;
@@ -175,6 +200,7 @@ function resolve(raw: RawInventory, source: string): Inventory {
       platform: env.platform,
       installDir: env.installDir,
       ...(env.owner === undefined ? {} : { owner: env.owner }),
+      ...(env.windows === undefined ? {} : { windows: env.windows }),
       frontEnds,
     };
   });

@@ -35,6 +35,26 @@ function errorOf(text: string): string {
 }
 
 describe('parseInventory', () => {
+  it('takes the readers and key provider of a windows environment, and refuses them elsewhere or malformed', () => {
+    const windows = good.replace(
+      "    installDir: 'D:\\Certificates'\n",
+      "    installDir: 'D:\\Certificates'\n    windows:\n      keyReaders: ['IIS AppPool\\Shop', 'NT SERVICE\\Payments', 'S-1-5-20', IIS_IUSRS]\n      keyProvider: Microsoft Software Key Storage Provider\n",
+    );
+    expect(parseInventory(windows, 'inv.yaml').environments[0]!.windows).toEqual({
+      keyReaders: ['IIS AppPool\\Shop', 'NT SERVICE\\Payments', 'S-1-5-20', 'IIS_IUSRS'],
+      keyProvider: 'Microsoft Software Key Storage Provider',
+    });
+    expect(errorOf(windows.replace('IIS AppPool\\Shop', 'a\\b\\c'))).toMatch(/keyReaders/);
+    expect(
+      errorOf(
+        good.replace(
+          '    owner: www-data\n',
+          '    owner: www-data\n    windows: { keyReaders: [IIS_IUSRS] }\n',
+        ),
+      ),
+    ).toMatch(/environments\[1\]\.windows: only windows environments/);
+  });
+
   it('resolves defaults for every front-end', () => {
     const inv = parseInventory(good, 'inv.yaml');
     expect(inv.environments.map((e) => e.name)).toEqual(['acme-prd', 'acme-qa']);

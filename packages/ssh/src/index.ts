@@ -6,6 +6,15 @@ export {
   type FreeSpace,
   type HostContext,
 } from './classify-error.js';
+export {
+  DOCTOR_MAX_SKEW_SECONDS,
+  DOCTOR_MIN_FREE_BYTES,
+  diagnoseFrontEnd,
+  dotnetName,
+  type DoctorCheck,
+  type DoctorEnvironment,
+  type HostDiagnosis,
+} from './doctor.js';
 export { fingerprintOf, hostKeyMatches, parseHostKeyPin, type HostKeyPin } from './host-key.js';
 export { installOnHost } from './install-on-host.js';
 export { linuxAdapter } from './linux-adapter.js';
@@ -31,6 +40,7 @@ export {
 export { TargetError, isPermanent, type TargetErrorCode } from './target-error.js';
 export { sftpPathFor, windowsAdapter } from './windows-adapter.js';
 export {
+  DEFAULT_KEY_PROVIDER,
   KEY_READER_SIDS,
   WINDOWS_BOOTSTRAP,
   WINDOWS_BOOTSTRAP_COMMAND,
@@ -41,6 +51,7 @@ export {
   decodePowerShellCommand,
   encodePowerShellCommand,
   parseWindowsAnswer,
+  windowsStdin,
   type WindowsFailure,
   type WindowsScriptFile,
   type WindowsScriptInput,

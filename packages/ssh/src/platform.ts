@@ -18,6 +18,10 @@ export interface InstallRequest {
   owner?: string;
   /** Windows: the PFX password for the import; sent over stdin only, never logged. */
   password?: string;
+  /** Windows: who may read the private key (SIDs or names the host resolves). Default IIS_IUSRS, NETWORK SERVICE. */
+  keyReaders?: string[];
+  /** Windows: the CNG key storage provider for the key. Default Microsoft Software Key Storage Provider. */
+  keyProvider?: string;
 }
 
 /** What ended up on the host. */
@@ -34,6 +38,10 @@ export interface InstallResult {
   thumbprint?: string;
   /** Windows: the store that holds it, `LocalMachine\My`. */
   store?: string;
+  /** Windows: the key storage provider that holds the private key. */
+  keyProvider?: string;
+  /** Windows: what was left in place on purpose, and why (a superseded certificate IIS still uses). */
+  kept?: string[];
   /** Windows: what this install changed (`file:…`, `store:…`, `acl:<SID>`, `removed:…`); empty when unchanged. */
   changed?: string[];
 }

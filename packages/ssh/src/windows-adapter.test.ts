@@ -114,7 +114,9 @@ describe('interpretScriptResult', () => {
     thumbprint: THUMBPRINT,
     store: 'LocalMachine\\My',
     path: PATH,
+    keyProvider: 'Microsoft Software Key Storage Provider',
     changed: ['acl:S-1-5-20'],
+    kept: [],
   };
 
   function failWith(error: string, message: string, password?: string): TargetError {
@@ -131,6 +133,16 @@ describe('interpretScriptResult', () => {
     }
     throw new Error('expected a TargetError');
   }
+
+  it('blames the password only for the probe, and the machine key store for the import', () => {
+    expect(failWith('bad_password', 'The specified network password is not correct.').message).toMatch(
+      /refused the PFX password/,
+    );
+    const store = failWith('key_store_failed', 'The parameter is incorrect.').message;
+    expect(store).toMatch(/the password is right/);
+    expect(store).toMatch(/machine key store/);
+    expect(store).not.toMatch(/refused the PFX password/);
+  });
 
   it('returns the answer of a script that succeeded', () => {
     expect(
@@ -149,6 +161,10 @@ describe('interpretScriptResult', () => {
     ['disk_full', 'disk_full', true],
     ['bad_password', 'remote_command_failed', false],
     ['invalid_input', 'remote_command_failed', false],
+    ['key_store_failed', 'remote_command_failed', false],
+    ['unknown_reader', 'remote_command_failed', false],
+    ['unsupported_host', 'remote_command_failed', false],
+    ['constrained_language', 'remote_command_failed', false],
     ['failed', 'remote_command_failed', false],
     ['something new', 'remote_command_failed', false],
   ] as [string, TargetErrorCode, boolean][])('maps %s to %s', (error, code, permanent) => {

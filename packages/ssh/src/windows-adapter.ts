@@ -14,7 +14,10 @@ import type { RemoteFs } from './remote-fs.js';
 import type { ExecResult, SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
 import {
+  DEFAULT_KEY_PROVIDER,
+  KEY_READER_SIDS,
   WINDOWS_BOOTSTRAP_COMMAND,
+  WINDOWS_INSTALL_SCRIPT,
   WINDOWS_PROTOCOL,
   WINDOWS_STORE,
   isWindowsFailure,
@@ -167,7 +170,7 @@ export function interpretScriptResult(
   throw new TargetError(
     'remote_command_failed',
     `${where}: the Windows install script did not answer (${status})${said ? `: ${said}` : ''}. Check that ` +
-      "Windows PowerShell 5.1 runs for certfleet's user and that the OpenSSH default shell is cmd.exe.",
+      "Windows PowerShell 5.1 runs for certfleet's user: fleetctl doctor <environment> shows what it finds.",
   );
 }
 
@@ -196,6 +199,30 @@ function failureError(ctx: HostContext, failure: WindowsFailure, password: strin
         'remote_command_failed',
         `${where}: Windows refused the PFX password (${message}). Older Windows says this too for a PFX ` +
           'encrypted with AES-256/PBKDF2: submit the job with normalize: true so the PFX is TripleDES-SHA1.',
+      );
+    case 'key_store_failed':
+      return new TargetError(
+        'remote_command_failed',
+        `${where}: the password is right, but Windows could not store the private key (${message}). Check ` +
+          `that user '${ctx.username}' may write the machine key store (ProgramData\\Microsoft\\Crypto), that ` +
+          'its user profile loads, and that the key storage provider named for the environment exists.',
+      );
+    case 'unknown_reader':
+      return new TargetError(
+        'remote_command_failed',
+        `${where}: ${message}. Fix windows.keyReaders of the environment in the inventory, or create the ` +
+          'application pool or service on the front-end; nothing was changed.',
+      );
+    case 'unsupported_host':
+      return new TargetError(
+        'remote_command_failed',
+        `${where}: ${message}. Install .NET Framework 4.8 on the front-end; nothing was changed.`,
+      );
+    case 'constrained_language':
+      return new TargetError(
+        'remote_command_failed',
+        `${where}: ${message}. Exempt certfleet's user from the AppLocker/WDAC script rules (or allow ` +
+          'powershell.exe in FullLanguage for it); nothing was changed.',
       );
     case 'invalid_input':
       return new TargetError(
@@ -273,10 +300,11 @@ export const windowsAdapter: PlatformAdapter = {
         dir,
         pfx: scriptFile(uploads[0]!),
         caFiles: uploads.slice(1).map(scriptFile),
-        password: req.password ?? '',
+        readers: req.keyReaders ?? [...KEY_READER_SIDS],
+        keyProvider: req.keyProvider ?? DEFAULT_KEY_PROVIDER,
       };
       const result = await session.exec(WINDOWS_BOOTSTRAP_COMMAND, {
-        stdin: windowsStdin(input),
+        stdin: windowsStdin(WINDOWS_INSTALL_SCRIPT, input, req.password ?? ''),
         timeoutMs: Math.max(session.commandTimeoutMs, SCRIPT_TIMEOUT_MS),
       });
       success = interpretScriptResult(session.context, result, pfx.path, req.password);
@@ -284,7 +312,21 @@ export const windowsAdapter: PlatformAdapter = {
       pending.clear();
     } catch (err) {
       // after a timeout the host may hang: leave the leftovers to the next attempt
-      if (!(err instanceof TargetError && err.code === 'host_timeout')) await removeQuietly(fs, pending);
+      if (!(err instanceof TargetError && err.code === 'host_timeout')) {
+        // a file that was there before and is gone now keeps its new copy (the only one left)
+        // until the next attempt installs it again
+        const existed = new Set(listing.map((e) => e.name));
+        const kept = await Promise.all(
+          uploads.map(
+            async (u) =>
+              existed.has(u.base) && (await fs.stat(u.sftpPath).catch(() => undefined)) === undefined,
+          ),
+        );
+        await removeQuietly(
+          fs,
+          uploads.filter((u, i) => pending.has(u.sftpTemp) && !kept[i]).map((u) => u.sftpTemp),
+        );
+      }
       throw err;
     }
 
@@ -300,7 +342,9 @@ export const windowsAdapter: PlatformAdapter = {
       caPaths: files.slice(1).map((f) => f.path),
       thumbprint: success.thumbprint,
       store: success.store,
+      keyProvider: success.keyProvider,
       changed,
+      ...(success.kept.length > 0 ? { kept: success.kept } : {}),
     };
   },
 };

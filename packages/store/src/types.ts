@@ -42,6 +42,10 @@ export interface TargetRecord {
   thumbprint?: string;
   /** Windows: the store it was imported into, e.g. `LocalMachine\My`. */
   store?: string;
+  /** Windows: the key storage provider that holds its private key. */
+  keyProvider?: string;
+  /** Windows: what was left in place on purpose, and why. */
+  kept?: string[];
 }
 
 export interface NotifySinks {

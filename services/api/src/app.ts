@@ -15,6 +15,7 @@ import { ApiError } from './errors.js';
 import type { Principal } from './principals.js';
 import { adminRoutes } from './routes/admin.js';
 import { boardRoutes } from './routes/board.js';
+import { doctorRoutes } from './routes/doctor.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './webhook-route.js';
 
@@ -140,6 +141,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
 
   await app.register(jobRoutes, { deps, limited });
   await app.register(adminRoutes, { deps, limited });
+  await app.register(doctorRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
   await app.register(boardRoutes, { deps });
 

@@ -150,6 +150,15 @@ export const TargetSchema = Type.Object(
       Type.String({ description: 'windows: the certificate thumbprint in the store' }),
     ),
     store: Type.Optional(Type.String({ description: 'windows: the store it was imported into' })),
+    keyProvider: Type.Optional(
+      Type.String({ description: 'windows: the key storage provider that holds its private key' }),
+    ),
+    kept: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'windows: what was left in place on purpose (a superseded certificate an IIS binding uses)',
+      }),
+    ),
   },
   { additionalProperties: true },
 );

@@ -137,6 +137,8 @@ async function installTarget(
         pfx: secret.pfx,
         caCertificates: secret.caChain,
         ...(env.owner ? { owner: env.owner } : {}),
+        ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
+        ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
         password: secret.password,
       },
     );
@@ -156,6 +158,8 @@ async function installTarget(
       finishedAt: now(),
       ...(result.thumbprint ? { thumbprint: result.thumbprint } : {}),
       ...(result.store ? { store: result.store } : {}),
+      ...(result.keyProvider ? { keyProvider: result.keyProvider } : {}),
+      ...(result.kept ? { kept: result.kept } : {}),
     };
     await deps.store.putTarget(jobId, target);
     await deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);

@@ -1,0 +1,101 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { findEnvironment, type Environment, type FrontEnd } from '@certfleet/inventory';
+import { diagnoseFrontEnd, type HostDiagnosis } from '@certfleet/ssh';
+import { Type } from 'typebox';
+import type { ApiDeps } from '../app.js';
+import { notFound } from '../errors.js';
+import { errors } from '../schemas.js';
+import type { RouteOptions } from './jobs.js';
+
+const DoctorCheckSchema = Type.Object({
+  check: Type.String({ description: 'host_key, login, install_dir, free_space, clock_skew, powershell, …' }),
+  ok: Type.Boolean(),
+  detail: Type.String(),
+});
+
+const DoctorReport = Type.Object({
+  environment: Type.String(),
+  platform: Type.String(),
+  ok: Type.Boolean({ description: 'every check of every front-end passed' }),
+  hosts: Type.Array(
+    Type.Object({
+      frontEnd: Type.String(),
+      host: Type.String(),
+      port: Type.Integer(),
+      ok: Type.Boolean(),
+      checks: Type.Array(DoctorCheckSchema),
+    }),
+  ),
+});
+
+async function diagnose(deps: ApiDeps, env: Environment, fe: FrontEnd): Promise<HostDiagnosis> {
+  let privateKey: Buffer;
+  try {
+    privateKey = await readFile(fe.privateKeyPath);
+  } catch {
+    return {
+      ok: false,
+      checks: [
+        {
+          check: 'login',
+          ok: false,
+          detail: `cannot read the SSH private key ${fe.privateKeyPath}; check privateKeyPath in the inventory`,
+        },
+      ],
+    };
+  }
+  return diagnoseFrontEnd(
+    {
+      host: fe.host,
+      port: fe.port,
+      username: fe.username,
+      privateKey,
+      hostKey: fe.hostKey,
+      readyTimeoutMs: deps.config.sshConnectTimeoutMs,
+      commandTimeoutMs: deps.config.sshStepTimeoutMs,
+    },
+    {
+      platform: env.platform,
+      installDir: env.installDir,
+      ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
+    },
+  );
+}
+
+/** `POST /v1/environments/:env/doctor`: checks every front-end of an environment, changing nothing. */
+export async function doctorRoutes(scope: FastifyInstance, { deps, limited }: RouteOptions): Promise<void> {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
+    '/v1/environments/:env/doctor',
+    {
+      config: { roles: ['approver'], ...limited },
+      schema: {
+        tags: ['environments'],
+        summary: 'Check every front-end of an environment without changing anything',
+        description:
+          'Connects to each front-end as an install would and reports, per host: host key pin, login, ' +
+          'install directory writable (a probe file is created and removed), free space and clock skew; on ' +
+          'Windows also PowerShell and .NET Framework versions, language mode, FIPS and Module Logging ' +
+          "policies, OpenSSH's DefaultShell and whether each key reader resolves. 200 even when checks fail: " +
+          'see ok. POST because it connects to hosts; it is safe to repeat.',
+        params: Type.Object({ env: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) }),
+        response: { 200: DoctorReport, ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => {
+      const env = findEnvironment(deps.inventory(), request.params.env);
+      if (env === undefined) throw notFound(`no environment '${request.params.env}' in the inventory`);
+      const hosts = await Promise.all(
+        env.frontEnds.map(async (fe) => ({
+          frontEnd: fe.name,
+          host: fe.host,
+          port: fe.port,
+          ...(await diagnose(deps, env, fe)),
+        })),
+      );
+      return { environment: env.name, platform: env.platform, ok: hosts.every((h) => h.ok), hosts };
+    },
+  );
+}
