@@ -16,6 +16,13 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The worker's V8 flags, as README "Performance" recommends for deployments: a small
+ * young generation (2 MiB semi-spaces instead of V8's 16) holds the worker's peak RSS at
+ * 100 concurrent targets well under 200 MB (about 140 MiB against about 200 without).
+ */
+export const WORKER_NODE_OPTIONS = '--max-semi-space-size=2';
+
 /** Idle SSH connections stay this long in the worker's pool (SessionPool's default) before they close. */
 export const POOL_IDLE_MS = 2_000;
 
@@ -37,7 +44,11 @@ export async function startBenchStack(options: {
     },
   });
   // the worker as `npm run start:worker` runs it (node + tsx), logging at info like production
-  const worker = spawnService('worker', { ...stack.env, LOG_LEVEL: 'info' }, { label: 'bench-worker' });
+  const worker = spawnService(
+    'worker',
+    { ...stack.env, LOG_LEVEL: 'info', NODE_OPTIONS: WORKER_NODE_OPTIONS },
+    { label: 'bench-worker' },
+  );
   try {
     await worker.waitForOutput(/worker started/, 30_000);
   } catch (err) {
