@@ -155,7 +155,7 @@ export function printManyJobs(r: ManyJobsResult): void {
           `${r.connections} / ${r.installs} (${fixed(r.installs / Math.max(1, r.connections), 1)} installs per handshake)`,
         ],
         [
-          'RSS of api + worker + notifier + bench: before / peak',
+          'worker RSS: idle before / peak',
           `${fixed(r.idleRssMiB, 0)} / ${fixed(r.peakRssMiB, 0)} MiB`,
         ],
       ],
