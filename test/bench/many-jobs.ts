@@ -154,10 +154,7 @@ export function printManyJobs(r: ManyJobsResult): void {
           'SSH connections accepted by the hosts / installs',
           `${r.connections} / ${r.installs} (${fixed(r.installs / Math.max(1, r.connections), 1)} installs per handshake)`,
         ],
-        [
-          'worker RSS: idle before / peak',
-          `${fixed(r.idleRssMiB, 0)} / ${fixed(r.peakRssMiB, 0)} MiB`,
-        ],
+        ['worker RSS: idle before / peak', `${fixed(r.idleRssMiB, 0)} / ${fixed(r.peakRssMiB, 0)} MiB`],
       ],
       ['left', 'right'],
     ),
