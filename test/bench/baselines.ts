@@ -38,7 +38,12 @@ export interface BaselineSample {
   ms: number;
   /** CPU seconds of the tool and the ssh processes it ran. */
   clientCpu: number;
+  /** The tool was stopped at its time limit: `ms` is a lower bound. */
+  timedOut?: boolean;
 }
+
+/** How long ansible may take before it is stopped (its time is then reported as "more than"). */
+export const ANSIBLE_TIMEOUT_MS = 300_000;
 
 /** `[address]:port key` lines for every host: the pins as OpenSSH reads them. */
 export function knownHostsText(hosts: readonly FleetHost[]): string {
@@ -197,6 +202,7 @@ export async function runAnsibleCopy(
       '-o',
     ],
     {
+      timeoutMs: ANSIBLE_TIMEOUT_MS,
       env: {
         PATH: TOOL_PATH,
         HOME: process.env['HOME'] ?? '/root',
@@ -218,6 +224,10 @@ export async function runAnsibleCopy(
   await stopPids(masters);
   await rm(controlDir, { recursive: true, force: true });
   const changed = (result.stdout.match(/\| CHANGED =>/g) ?? []).length;
+  // stopped at the limit (exit by signal): the limit is a lower bound of ansible's time
+  if (result.code === null && result.ms >= ANSIBLE_TIMEOUT_MS) {
+    return { ms: result.ms, clientCpu: result.cpu + masterCpu, timedOut: true };
+  }
   if (result.code !== 0 || changed !== n) {
     throw new Error(
       `ansible exited ${result.code} with ${changed} of ${n} hosts changed:\n` +

@@ -7,7 +7,9 @@
  *   npm run bench -- --hosts 4,16 --runs 3 --json bench.json
  *
  * Needs root, openssh-server, and Debian's pssh and ansible (`apt-get install -y pssh ansible`).
- * Every sshd, child process and the in-process stack are stopped at the end and on Ctrl-C.
+ * The API and notifier run in this process, the worker in its own (`node --import tsx
+ * services/worker/src/main.ts`, as `npm run start:worker`), whose peak RSS is read from
+ * /proc. Every sshd, child process and the stack are stopped at the end and on Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -17,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRedis } from '@certfleet/jobs';
 import { makeDemoCertificates } from '../../deploy/demo/demo-certs.js';
-import { startStack, type HarnessEnvironment, type Stack } from '../harness/stack.js';
+import type { HarnessEnvironment } from '../harness/stack.js';
 import { ensureUser, startFleet, type Fleet } from '../support/sshd-fleet.js';
 import {
   ANSIBLE,
@@ -30,7 +32,17 @@ import {
   toolVersions,
   type BaselineContext,
 } from './baselines.js';
-import { runCertfleetJob, type CertfleetSample } from './certfleet-run.js';
+import {
+  POOL_IDLE_MS,
+  runCertfleetJob,
+  startBenchStack,
+  startReportClock,
+  WORKER_NODE_OPTIONS,
+  type BenchStack,
+  type CertfleetSample,
+  type ReportClock,
+} from './certfleet-run.js';
+import { printManyJobs, runManyJobs, type ManyJobsResult } from './many-jobs.js';
 import {
   daemonsCpu,
   fixed,
@@ -38,6 +50,7 @@ import {
   median,
   min,
   ms,
+  peakRssWindow,
   pidsByCmdlinePrefix,
   selfCpu,
   stopPids,
@@ -64,6 +77,10 @@ interface Sample {
   clientCpu: number;
   /** CPU seconds of every sshd of the fleet and the sessions they served. */
   sshdCpu: number;
+  /** The baseline was stopped at its time limit: `ms` is a lower bound. */
+  timedOut?: boolean;
+  /** certfleet rows: peak RSS of this process (api + worker + notifier + the bench) during the job, MiB. */
+  peakRssMiB?: number;
   certfleet?: CertfleetSample;
 }
 
@@ -94,7 +111,8 @@ const describeCondition = (c: ConditionInfo): string =>
 // clean-up, also on Ctrl-C
 
 let fleet: Fleet | undefined;
-let stack: Stack | undefined;
+let bench: BenchStack | undefined;
+let reports: ReportClock | undefined;
 let scratch: string | undefined;
 let interrupted = false;
 
@@ -102,18 +120,20 @@ async function cleanUp(): Promise<void> {
   killRunningChildren();
   // ssh ControlPersist masters that ansible left in our scratch directory (they detach from its group)
   if (scratch) await stopPids(pidsByCmdlinePrefix(`ssh: ${scratch}/`));
-  const s = stack;
-  stack = undefined;
-  if (s) {
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
-    if ((await Promise.race([s.stop().then(() => 'ok' as const), timeout])) === 'timeout') {
+  const b = bench;
+  bench = undefined;
+  if (b) {
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 25_000).unref());
+    if ((await Promise.race([b.stop().then(() => 'ok' as const), timeout])) === 'timeout') {
       // the worker still waits for a target: drop this run's keys ourselves
-      const redis = createRedis(s.config.redisUrl);
-      const keys = await redis.keys(`{${s.config.prefix}}:*`);
+      const redis = createRedis(b.stack.config.redisUrl);
+      const keys = await redis.keys(`{${b.stack.config.prefix}}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
     }
   }
+  await reports?.close();
+  reports = undefined;
   const f = fleet;
   fleet = undefined;
   await f?.stop();
@@ -190,7 +210,10 @@ async function main(options: BenchOptions): Promise<void> {
     }
   }
   const started = performance.now();
-  const maxHosts = Math.max(...options.hosts);
+  const maxHosts = Math.max(...options.hosts, options.jobs > 0 ? options.jobsHosts : 0);
+  const parallelism = (n: number): number => options.concurrency || n;
+  const reportClock = await startReportClock();
+  reports = reportClock;
   const versions = await toolVersions();
   const machine = {
     nproc: os.availableParallelism(),
@@ -210,8 +233,8 @@ async function main(options: BenchOptions): Promise<void> {
   );
   console.log(
     `settings: hosts ${options.hosts.join(',')}; runs ${options.runs} (median / min); parallelism ` +
-      `${options.concurrency} = FLEET_CONCURRENCY = parallel-scp -p = ansible -f; conditions ` +
-      `${options.conditions.join(', ')}`,
+      `${options.concurrency || 'as many as hosts'} = FLEET_CONCURRENCY = parallel-scp -p = ansible -f; ` +
+      `conditions ${options.conditions.join(', ')}; worker: its own process, NODE_OPTIONS=${WORKER_NODE_OPTIONS}`,
   );
 
   // short (ssh control sockets live below it) and open to the unprivileged login (ansible's remote tmp)
@@ -282,14 +305,23 @@ async function main(options: BenchOptions): Promise<void> {
         hostKeyLine: h.hostKeyLine,
       })),
     }));
-    if (options.tools.includes('certfleet')) {
-      stack = await startStack({
+    /** A stack whose FLEET_CONCURRENCY is the parallelism for `n` hosts (restarted when it differs). */
+    let stackConcurrency = 0;
+    const stackFor = async (n: number): Promise<void> => {
+      if (!options.tools.includes('certfleet') || (bench && stackConcurrency === parallelism(n))) return;
+      if (bench) {
+        const b = bench;
+        bench = undefined;
+        await b.stop();
+      }
+      stackConcurrency = parallelism(n);
+      bench = await startBenchStack({
         environments,
         username: login,
-        privateKeyPath: fleet.clientKeyPath,
-        env: { FLEET_CONCURRENCY: String(options.concurrency), FLEET_RATE_LIMIT: '1000000' },
+        privateKeyPath: fleet!.clientKeyPath,
+        concurrency: stackConcurrency,
       });
-    }
+    };
 
     if (options.probeReps > 0) {
       process.stdout.write(`  probing one host (${options.probeReps}×)… `);
@@ -317,7 +349,9 @@ async function main(options: BenchOptions): Promise<void> {
         for (const again of [false, true]) {
           const cpu0 = selfCpu() + (await readRedisCpu());
           const sshd0 = sshdCpu();
-          const sample = await runCertfleetJob(stack!, {
+          const peak = peakRssWindow(bench!.worker.pid);
+          const sample = await runCertfleetJob(bench!.stack, {
+            reports: reportClock,
             environment: envName(n),
             name: `bench-${tag}`,
             ticket: `BENCH-${tag}${again ? '-again' : ''}`,
@@ -327,18 +361,29 @@ async function main(options: BenchOptions): Promise<void> {
             expectUnchanged: again,
             targets: n,
           });
+          const peakRssMiB = peak();
+          // the worker's pooled connections close after their idle time: only then has sshd's CPU been counted
+          await new Promise((r) => setTimeout(r, POOL_IDLE_MS + 300));
           await settle();
           const clientCpu = selfCpu() + (await readRedisCpu()) - cpu0;
           const sshd = sshdCpu() - sshd0;
           if (!again) {
-            push({ kind: 'certfleet', ms: sample.e2eMs, clientCpu, sshdCpu: sshd, certfleet: sample });
-            push({ kind: 'certfleet-install', ms: sample.installMs, clientCpu, sshdCpu: sshd });
+            push({
+              kind: 'certfleet',
+              ms: sample.e2eMs,
+              clientCpu,
+              sshdCpu: sshd,
+              peakRssMiB,
+              certfleet: sample,
+            });
+            push({ kind: 'certfleet-install', ms: sample.reportMs, clientCpu, sshdCpu: sshd, peakRssMiB });
           } else {
             push({
               kind: 'certfleet-unchanged',
-              ms: sample.installMs,
+              ms: sample.reportMs,
               clientCpu,
               sshdCpu: sshd,
+              peakRssMiB,
               certfleet: sample,
             });
           }
@@ -352,25 +397,38 @@ async function main(options: BenchOptions): Promise<void> {
         caDer,
       );
       const sshd0 = sshdCpu();
+      const at = { ...ctx, concurrency: parallelism(n) };
       const result =
         tool === 'parallel-scp'
-          ? await runParallelScp(ctx, n, staged)
-          : await runAnsibleCopy(ctx, n, staged, tag);
+          ? await runParallelScp(at, n, staged)
+          : await runAnsibleCopy(at, n, staged, tag);
       await settle();
-      push({ kind: tool, ms: result.ms, clientCpu: result.clientCpu, sshdCpu: sshdCpu() - sshd0 });
+      push({
+        kind: tool,
+        ms: result.ms,
+        clientCpu: result.clientCpu,
+        sshdCpu: sshdCpu() - sshd0,
+        ...(result.timedOut ? { timedOut: true } : {}),
+      });
     };
 
+    const toolsAt = (n: number): ToolName[] =>
+      options.tools.filter((t) => t !== 'ansible' || options.ansibleHosts.includes(n));
     if (options.warmup) {
-      process.stdout.write(`  warm-up (${options.hosts[0]} hosts, not counted)… `);
-      for (const tool of options.tools) await measure(tool, options.hosts[0]!, 0, false);
+      const n = options.hosts[0]!;
+      await stackFor(n);
+      process.stdout.write(`  warm-up (${n} hosts, not counted)… `);
+      // ansible is not warmed up: one run of it costs more than all the others together
+      for (const tool of toolsAt(n).filter((t) => t !== 'ansible')) await measure(tool, n, 0, false);
       console.log('done');
     }
     for (const n of options.hosts) {
+      await stackFor(n);
       process.stdout.write(`  ${n} hosts:`);
       const spent = new Map<ToolName, number>();
       const skipped = new Set<ToolName>();
       for (let r = 1; r <= options.runs; r++) {
-        for (const tool of rotate(options.tools, r - 1)) {
+        for (const tool of rotate(toolsAt(n), r - 1)) {
           // after its first run, a slow baseline stops repeating once another run would pass
           // the budget; certfleet, the subject, always gets every run
           const so = spent.get(tool) ?? 0;
@@ -387,19 +445,39 @@ async function main(options: BenchOptions): Promise<void> {
       }
       console.log(skipped.size > 0 ? ` (${[...skipped].join(', ')}: fewer runs, --budget)` : '');
     }
-    if (stack) {
-      const s = stack;
-      stack = undefined;
+    if (bench) {
+      const s = bench;
+      bench = undefined;
       await s.stop();
     }
   }
 
+  let many: ManyJobsResult | undefined;
+  if (options.jobs > 0) {
+    const login = conditions[0]?.login ?? 'root';
+    process.stdout.write(`\nmany jobs: ${options.jobs} jobs × ${options.jobsHosts} hosts (login ${login})… `);
+    many = await runManyJobs({
+      jobs: options.jobs,
+      hosts: fleet.hosts.slice(0, options.jobsHosts),
+      concurrency: options.jobsConcurrency,
+      login,
+      keyPath: fleet.clientKeyPath,
+      installDir: fleet.installDir,
+      cert: certs,
+      reports: reportClock,
+      tag: String(Date.now() % 100_000),
+    });
+    console.log('done');
+  }
+
   const totalS = (performance.now() - started) / 1000;
   printResults(options, conditions, samples, bashrc, totalS);
+  if (many) printManyJobs(many);
   if (options.json) {
     await writeFile(
       options.json,
-      JSON.stringify({ machine, options, conditions, bashrc, samples, totalSeconds: totalS }, null, 2) + '\n',
+      JSON.stringify({ machine, options, conditions, bashrc, samples, many, totalSeconds: totalS }, null, 2) +
+        '\n',
     );
     console.log(`\nevery sample: ${options.json}`);
   }
@@ -410,8 +488,8 @@ async function main(options: BenchOptions): Promise<void> {
 
 const ROW_LABEL: Record<RowKind, string> = {
   certfleet: 'certfleet submit→completed',
-  'certfleet-install': 'certfleet approve→completed',
-  'certfleet-unchanged': 'certfleet again, all unchanged (approve→completed)',
+  'certfleet-install': 'certfleet approve→report sent',
+  'certfleet-unchanged': 'certfleet again, all unchanged (approve→report)',
   'parallel-scp': 'parallel-scp (.pfx + CA)',
   ansible: 'ansible -m copy (.pfx)',
 };
@@ -477,6 +555,38 @@ function printResults(
         ],
         rows,
         ['right', 'left'],
+      ),
+    );
+
+    const ratios: string[][] = [];
+    for (const n of options.hosts) {
+      const cf = median(pick(c.name, n, 'certfleet-install').map((s) => s.ms));
+      const pscp = median(pick(c.name, n, 'parallel-scp').map((s) => s.ms));
+      const ansRuns = pick(c.name, n, 'ansible');
+      const ans = median(ansRuns.map((s) => s.ms));
+      const more = ansRuns.some((s) => s.timedOut) ? '> ' : '';
+      const rss = pick(c.name, n, 'certfleet-install').map((s) => s.peakRssMiB ?? NaN);
+      ratios.push([
+        String(n),
+        `${ms(cf)} / ${ms(pscp)} = ${fixed(cf / pscp)}`,
+        Number.isNaN(ans) ? '-' : `${more}${ms(ans)} / ${ms(cf)} = ${more}${fixed(ans / cf, 1)}`,
+        rss.length > 0 ? `${fixed(Math.max(...rss), 0)} MiB` : '-',
+      ]);
+    }
+    console.log(
+      '\nratios (medians): certfleet approve → completed with its report sent, against the baselines ' +
+        `(parallelism: ${options.concurrency || 'as many as hosts'})`,
+    );
+    console.log(
+      table(
+        [
+          'hosts',
+          'certfleet / parallel-scp (goal ≤ 0.5)',
+          'ansible / certfleet (goal ≥ 20)',
+          'worker peak RSS (goal < 200 MB)',
+        ],
+        ratios,
+        ['right', 'left', 'left', 'left'],
       ),
     );
 

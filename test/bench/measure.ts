@@ -4,7 +4,7 @@
  * and plain-text tables.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 // ---------------------------------------------------------------------------------------
@@ -271,4 +271,32 @@ export function ms(value: number): string {
 
 export function fixed(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
+}
+
+// ---------------------------------------------------------------------------------------
+// memory, read from /proc
+
+/** A field of /proc/<pid>/status in MiB (VmRSS, VmHWM); NaN once the process is gone. */
+function statusMiB(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident memory of a process (default: this one) now, MiB. */
+export function rssMiB(pid: number | 'self' = 'self'): number {
+  return statusMiB(pid, 'VmRSS');
+}
+
+/**
+ * Starts a peak-RSS window for a process (default: this one): the kernel's high-water
+ * mark (VmHWM) is reset to the current RSS (`echo 5 > /proc/<pid>/clear_refs`), so the
+ * returned function reads the exact peak since, in MiB, without sampling.
+ */
+export function peakRssWindow(pid: number | 'self' = 'self'): () => number {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  return () => statusMiB(pid, 'VmHWM');
 }

@@ -46,6 +46,8 @@ export interface StackOptions {
   /** Extra environment variables (FLEET_*), over the harness defaults. */
   env?: Record<string, string>;
   logger?: Logger;
+  /** false: no worker in this process (run one elsewhere with `Stack.env`). Default true. */
+  worker?: boolean;
 }
 
 export const DEFAULT_PRINCIPALS: HarnessPrincipal[] = [
@@ -58,6 +60,8 @@ export const DEFAULT_PRINCIPALS: HarnessPrincipal[] = [
 export interface Stack {
   dir: string;
   config: FleetConfig;
+  /** The environment the services were configured from: another process with it joins this deployment. */
+  env: Record<string, string>;
   running: RunningAll;
   url: string;
   tokens: Record<string, string>;
@@ -172,7 +176,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const files = await writeServiceFiles(options);
   const { dir, tokens, inventoryPath, authPath, writeInventory } = files;
   const principals = options.principals ?? DEFAULT_PRINCIPALS;
-  const config = loadConfig({
+  const env: Record<string, string> = {
     REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     FLEET_PREFIX: `test-${randomBytes(6).toString('hex')}`,
     FLEET_MASTER_KEY: files.masterKey,
@@ -184,9 +188,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     PORT: '0',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const running = await startAll(config, logger);
+  const running = await startAll(config, logger, { worker: options.worker !== false });
   const url = running.api.url;
 
   const client = apiClient(url, tokens, principals[0]!.name);
@@ -197,6 +202,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return {
     dir,
     config,
+    env,
     running,
     url,
     tokens,

@@ -24,7 +24,8 @@ const execFileAsync = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
 const DEFAULT_INSTALL_DIR = '/srv/fleet-certs';
 const DEFAULT_PORT = 2222;
-const START_TIMEOUT_MS = 15_000;
+// generous: 100 hosts start at once on a busy 2-core machine
+const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 /** One front-end: a real sshd with its own address, host key and disk. */
@@ -83,6 +84,11 @@ export interface FleetOptions {
   username?: string;
   /** Port every host listens on (each on its own address). Default 2222. */
   port?: number;
+  /**
+   * Lines appended to each host's sshd_config after the defaults (`Match` blocks go
+   * here); a function gives each host its own.
+   */
+  extraConfig?: string[] | ((host: { name: string; address: string }) => string[]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -235,15 +241,28 @@ function keyLineWithoutComment(line: string): string {
   return line.trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
+/** How `ensureUser` creates a login that does not exist yet. */
+export interface UserOptions {
+  /** Login shell. Default /bin/sh. */
+  shell?: string;
+  /** Home directory, created and owned by the user; default: none created. */
+  home?: string;
+}
+
 /**
  * Makes sure a local login `name` exists and can log in with a key (not locked: sshd
  * refuses locked accounts when UsePAM is off). Safe to call from concurrent processes.
  */
-export async function ensureUser(name: string): Promise<{ uid: number; gid: number }> {
+export async function ensureUser(
+  name: string,
+  options: UserOptions = {},
+): Promise<{ uid: number; gid: number }> {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`not a valid user name: ${name}`);
   const exists = spawnSync('id', ['-u', name]).status === 0;
   if (!exists) {
-    const made = spawnSync('useradd', ['-M', '-s', '/bin/sh', '-p', '*', name], { encoding: 'utf8' });
+    const home = options.home === undefined ? ['-M'] : ['-m', '-d', options.home];
+    const args = [...home, '-s', options.shell ?? '/bin/sh', '-p', '*', name];
+    const made = spawnSync('useradd', args, { encoding: 'utf8' });
     // 9: created meanwhile by a concurrent run
     if (made.status !== 0 && made.status !== 9) throw new Error(`useradd ${name}: ${made.stderr.trim()}`);
   } else {
@@ -271,6 +290,7 @@ interface HostSetup {
   configDir: string;
   installDir: string;
   authorizedKeysFile: string;
+  extraConfig: string[];
 }
 
 class HostImpl implements FleetHost {
@@ -286,6 +306,7 @@ class HostImpl implements FleetHost {
   private readonly configFile: string;
   private readonly hostKeyFile: string;
   private readonly authorizedKeysFile: string;
+  private readonly extraConfig: string[];
   private pid: number | undefined;
   private paused: number[] = [];
 
@@ -297,6 +318,7 @@ class HostImpl implements FleetHost {
     this.configDir = setup.configDir;
     this.installDir = setup.installDir;
     this.authorizedKeysFile = setup.authorizedKeysFile;
+    this.extraConfig = setup.extraConfig;
     this.pidFile = join(setup.configDir, 'sshd.pid');
     this.logFile = join(setup.configDir, 'sshd.log');
     this.configFile = join(setup.configDir, 'sshd_config');
@@ -329,6 +351,7 @@ class HostImpl implements FleetHost {
       'X11Forwarding no',
       'LogLevel VERBOSE',
       'Subsystem sftp internal-sftp',
+      ...this.extraConfig,
       '',
     ].join('\n');
     await writeFile(this.configFile, config, { mode: 0o644 });
@@ -484,7 +507,13 @@ class FleetImpl implements Fleet {
  * with its own host key. Call `stop()` when done; hosts are also killed on process exit.
  */
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
-  const { count, installDir = DEFAULT_INSTALL_DIR, username = 'root', port = DEFAULT_PORT } = opts;
+  const {
+    count,
+    installDir = DEFAULT_INSTALL_DIR,
+    username = 'root',
+    port = DEFAULT_PORT,
+    extraConfig = [],
+  } = opts;
   if (!Number.isInteger(count) || count < 1 || count > 254) throw new Error(`count must be 1–254: ${count}`);
   if (!installDir.startsWith('/')) throw new Error(`installDir must be absolute: ${installDir}`);
   if (process.getuid?.() !== 0) throw new Error('startFleet needs root (mount namespaces, sshd)');
@@ -518,6 +547,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
           configDir: join(baseDir, 'etc', `fe${i + 1}`),
           installDir,
           authorizedKeysFile,
+          extraConfig:
+            typeof extraConfig === 'function'
+              ? extraConfig({ name: `fe${i + 1}`, address: `${block}.${i + 1}` })
+              : extraConfig,
         }),
     );
     const started = await Promise.allSettled(fleet.hosts.map((h) => h.init()));

@@ -29,8 +29,11 @@ export interface Environment {
   name: string;
   platform: Platform;
   installDir: string;
+  /** Linux: a user name (looked up on the host with one command) or numeric `uid:gid`. */
   owner?: string;
   windows?: WindowsOptions;
+  /** Linux: the login accounts have no shell (`ForceCommand internal-sftp`); everything goes over SFTP. */
+  sftpOnly?: boolean;
   frontEnds: FrontEnd[];
 }
 
@@ -54,6 +57,11 @@ const READER = '^(S-1-[0-9-]{1,120}|([A-Za-z0-9 ._-]{1,64}\\\\)?[A-Za-z0-9 ._$-]
 const HOST = '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$';
 const HOST_KEY =
   '^((ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com) [A-Za-z0-9+/]+={0,3}( .*)?|SHA256:[A-Za-z0-9+/]{43}=?)$';
+
+/** A Linux user name, which the host resolves. */
+const OWNER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Numeric `uid:gid`, which SFTP sets as it is. */
+const OWNER_IDS = /^[0-9]{1,10}:[0-9]{1,10}$/;
 
 const SshDefaults = Type.Object(
   {
@@ -81,7 +89,7 @@ const EnvironmentSchema = Type.Object(
     name: Type.String({ pattern: NAME }),
     platform: Type.Union([Type.Literal('linux'), Type.Literal('windows')]),
     installDir: Type.String({ minLength: 1, maxLength: 200 }),
-    owner: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$' })),
+    owner: Type.Optional(Type.String({ pattern: `${OWNER_NAME.source}|${OWNER_IDS.source}` })),
     windows: Type.Optional(
       Type.Object(
         {
@@ -93,6 +101,7 @@ const EnvironmentSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    sftpOnly: Type.Optional(Type.Boolean()),
     frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -175,6 +184,15 @@ function resolve(raw: RawInventory, source: string): Inventory {
     if (env.windows !== undefined && env.platform !== 'windows') {
       throw new InventoryError(`${at}.windows: only windows environments take windows options`);
     }
+    if (env.sftpOnly === true && env.platform !== 'linux') {
+      throw new InventoryError(`${at}.sftpOnly: only linux environments install over SFTP alone`);
+    }
+    if (env.sftpOnly === true && env.owner !== undefined && !OWNER_IDS.test(env.owner)) {
+      throw new InventoryError(
+        `${at}.owner: '${env.owner}' is a name, and an SFTP-only account has no shell to look it up; ` +
+          'write the numeric uid:gid instead (on the front-end: echo $(id -u NAME):$(id -g NAME))',
+      );
+    }
     const seenFe = new Set<string>();
     const frontEnds = env.frontEnds.map((fe, j): FrontEnd => {
       const feAt = `${at}.frontEnds[${j}]`;
@@ -201,6 +219,7 @@ function resolve(raw: RawInventory, source: string): Inventory {
       installDir: env.installDir,
       ...(env.owner === undefined ? {} : { owner: env.owner }),
       ...(env.windows === undefined ? {} : { windows: env.windows }),
+      ...(env.sftpOnly === true ? { sftpOnly: true } : {}),
       frontEnds,
     };
   });

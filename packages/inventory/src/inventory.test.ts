@@ -109,6 +109,24 @@ describe('parseInventory', () => {
     );
   });
 
+  it('takes a numeric uid:gid owner, which needs no shell on the host', () => {
+    const inv = parseInventory(
+      good.replace('owner: www-data', "owner: '33:33'\n    sftpOnly: true"),
+      'inv.yaml',
+    );
+    expect(inv.environments[1]).toMatchObject({ owner: '33:33', sftpOnly: true });
+    expect(errorOf(good.replace('owner: www-data', "owner: '33'"))).toMatch(
+      /^inv\.yaml: environments\[1\]\.owner: /,
+    );
+  });
+
+  it('refuses an owner name for SFTP-only accounts and says to use numbers', () => {
+    expect(errorOf(good.replace('owner: www-data', 'owner: www-data\n    sftpOnly: true'))).toBe(
+      "inv.yaml: environments[1].owner: 'www-data' is a name, and an SFTP-only account has no shell to " +
+        'look it up; write the numeric uid:gid instead (on the front-end: echo $(id -u NAME):$(id -g NAME))',
+    );
+  });
+
   it('refuses YAML that does not parse', () => {
     expect(errorOf('environments: [')).toMatch(/^inv\.yaml: not valid YAML/);
   });

@@ -29,6 +29,7 @@ export {
   type PlatformAdapter,
 } from './platform.js';
 export { RemoteFs, type RemoteEntry } from './remote-fs.js';
+export { SessionPool, type SessionPoolOptions } from './session-pool.js';
 export { shQuote } from './shell-quote.js';
 export {
   SshSession,

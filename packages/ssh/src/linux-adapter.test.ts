@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isLeftoverTemp, parseSha256sum, planFiles, staleCaFiles, tempNameFor } from './linux-adapter.js';
-
-const HEX_A = 'a'.repeat(64);
-const HEX_B = '0123456789abcdef'.repeat(4);
+import {
+  isLeftoverTemp,
+  parseIdOutput,
+  parseNumericOwner,
+  planFiles,
+  staleCaFiles,
+  tempNameFor,
+} from './linux-adapter.js';
 
 describe('temporary files', () => {
   it('recognises its own temporary names and those of earlier attempts', () => {
@@ -65,21 +69,25 @@ describe('staleCaFiles', () => {
   });
 });
 
-describe('parseSha256sum', () => {
-  it('reads one digest per line, in order', () => {
-    expect(parseSha256sum(`${HEX_A}  /srv/a.pfx\n${HEX_B}  /srv/a.ca1.cer\n`, 2)).toEqual([HEX_A, HEX_B]);
-    expect(parseSha256sum(`${HEX_A.toUpperCase()} */srv/a.pfx\n`, 1)).toEqual([HEX_A]);
+describe('owner', () => {
+  it('takes uid:gid as numbers, which need no lookup on the host', () => {
+    expect(parseNumericOwner('1001:1001')).toEqual({ uid: 1001, gid: 1001 });
+    expect(parseNumericOwner('0:33')).toEqual({ uid: 0, gid: 33 });
   });
 
-  it('reads lines whose file name sha256sum escaped', () => {
-    expect(parseSha256sum(`\\${HEX_A}  /srv/odd\\ndir/a.pfx\n`, 1)).toEqual([HEX_A]);
+  it('treats anything else as a name to look up', () => {
+    for (const owner of ['www-data', '1001', '1001:', ':1001', '10 01:1', 'a:b', '1:2:3']) {
+      expect(parseNumericOwner(owner), owner).toBeUndefined();
+    }
   });
 
-  it('refuses output with the wrong number of lines or shape', () => {
-    expect(parseSha256sum(`${HEX_A}  /srv/a.pfx\n`, 2)).toBeUndefined();
-    expect(parseSha256sum(`welcome!\n${HEX_A}  /srv/a.pfx\n`, 1)).toBeUndefined();
-    expect(parseSha256sum(`${HEX_A.slice(1)}  /srv/a.pfx\n`, 1)).toBeUndefined();
-    expect(parseSha256sum('', 1)).toBeUndefined();
+  it('reads the two lines of id -u and id -g, and nothing else', () => {
+    expect(parseIdOutput('33\n33\n')).toEqual({ uid: 33, gid: 33 });
+    expect(parseIdOutput('1001\n100')).toEqual({ uid: 1001, gid: 100 });
+    // an SFTP-only account answers a command with nothing (or SFTP bytes)
+    for (const out of ['', '33\n', 'welcome!\n33\n33\n', '\u0000\u0000\u0000\u0005\u0002']) {
+      expect(parseIdOutput(out), JSON.stringify(out)).toBeUndefined();
+    }
   });
 });
 

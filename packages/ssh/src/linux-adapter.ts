@@ -10,7 +10,7 @@ import {
   type InstallResult,
   type PlatformAdapter,
 } from './platform.js';
-import type { RemoteEntry, RemoteFs } from './remote-fs.js';
+import type { NumericOwner, RemoteEntry, RemoteFs } from './remote-fs.js';
 import { shQuote } from './shell-quote.js';
 import type { SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
@@ -69,66 +69,91 @@ export function staleCaFiles(name: string, files: string[], chainLength: number)
   });
 }
 
-/**
- * Parses `sha256sum -- a b …` output into one lowercase hex digest per file, in order.
- * GNU sha256sum prefixes a line with `\` when it escaped the file name.
- */
-export function parseSha256sum(stdout: string, count: number): string[] | undefined {
-  const lines = stdout.split('\n').filter((l) => l !== '');
-  if (lines.length !== count) return undefined;
-  const digests: string[] = [];
-  for (const line of lines) {
-    const m = /^\\?([0-9a-fA-F]{64}) [ *]/.exec(line);
-    if (m === null) return undefined;
-    digests.push(m[1]!.toLowerCase());
-  }
-  return digests;
+/** `uid:gid` as the inventory writes a numeric owner. */
+const NUMERIC_OWNER = /^([0-9]{1,10}):([0-9]{1,10})$/;
+
+/** The numeric owner `uid:gid`, or undefined when `owner` is a name. */
+export function parseNumericOwner(owner: string): NumericOwner | undefined {
+  const m = NUMERIC_OWNER.exec(owner);
+  return m === null ? undefined : { uid: Number(m[1]), gid: Number(m[2]) };
 }
 
-/** SHA-256 of files computed on the host itself. */
-async function remoteSha256(session: SshSession, paths: string[]): Promise<string[]> {
-  const command = `sha256sum -- ${paths.map(shQuote).join(' ')}`;
-  const result = await session.run(command, `sha256sum of ${paths.length} file(s)`);
-  const digests = parseSha256sum(result.stdout, paths.length);
-  if (digests === undefined) {
+/** Parses the two lines of `id -u -- name && id -g -- name`. */
+export function parseIdOutput(stdout: string): NumericOwner | undefined {
+  const m = /^([0-9]+)\n([0-9]+)\n?$/.exec(stdout);
+  return m === null ? undefined : { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+/**
+ * The owner as numbers. A numeric owner needs nothing from the host; a name is looked up
+ * with one command per host (which needs a login shell: an SFTP-only account cannot).
+ */
+async function resolveOwner(session: SshSession, owner: string): Promise<NumericOwner> {
+  const numeric = parseNumericOwner(owner);
+  if (numeric !== undefined) return numeric;
+  const quoted = shQuote(owner);
+  const result = await session.exec(`id -u -- ${quoted} && id -g -- ${quoted}`);
+  const ids = result.code === 0 && !result.signal ? parseIdOutput(result.stdout) : undefined;
+  if (ids === undefined) {
+    const said = result.stderr.trim().split('\n')[0] ?? '';
     throw new TargetError(
       'remote_command_failed',
-      `${describeHost(session.context)}: sha256sum printed something unexpected; check that GNU coreutils ` +
-        'is installed on the front-end.',
+      `${describeHost(session.context)}: cannot look up the owner ${JSON.stringify(owner)} on the host ` +
+        `(id exited ${result.code}${said ? `: ${said}` : ''}). Check that the user exists; an account ` +
+        'without a shell (ForceCommand internal-sftp) cannot look names up: write owner as numeric ' +
+        'uid:gid in the inventory.',
     );
   }
-  return digests;
+  return ids;
 }
 
-/** True when every planned file is in place with its permissions and nothing stale remains. */
+/** SHA-256 of a file as the host's disk holds it, read back over SFTP. */
+async function sha256OnHost(fs: RemoteFs, path: string, expectedBytes: number): Promise<string> {
+  return sha256(await fs.readFile(path, expectedBytes));
+}
+
+/** True when every planned file is in place with its permissions and owner, and nothing stale remains. */
 async function alreadyInstalled(
-  session: SshSession,
+  fs: RemoteFs,
   files: PlannedFile[],
   entries: Map<string, RemoteEntry>,
   stale: string[],
+  owner: NumericOwner | undefined,
 ): Promise<boolean> {
   if (stale.length > 0) return false;
   const inPlace = files.every((f) => {
     const e = entries.get(f.base);
-    return e !== undefined && e.isFile && e.size === f.data.length && (e.mode & 0o7777) === FILE_MODE;
+    return (
+      e !== undefined &&
+      e.isFile &&
+      e.size === f.data.length &&
+      (e.mode & 0o7777) === FILE_MODE &&
+      (owner === undefined || (e.uid === owner.uid && e.gid === owner.gid))
+    );
   });
   if (!inPlace) return false;
-  const digests = await remoteSha256(
-    session,
-    files.map((f) => f.path),
-  );
+  const digests = await Promise.all(files.map((f) => sha256OnHost(fs, f.path, f.data.length)));
   return files.every((f, i) => digests[i] === f.sha256);
+}
+
+/** The first rejection of settled promises, thrown once all of them have ended. */
+function throwFirstFailure(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Best effort: the next attempt removes whatever this cannot. */
 async function removeQuietly(fs: RemoteFs, paths: Iterable<string>): Promise<void> {
-  for (const path of paths) await fs.unlink(path).catch(() => undefined);
+  await Promise.all([...paths].map((path) => fs.unlink(path).catch(() => undefined)));
 }
 
 /**
  * Linux: `<installDir>/<name>.pfx` (0640) and `<installDir>/<name>.ca<N>.cer`, each
- * uploaded to a temporary name, checked with sha256sum on the host and renamed over the
- * old file with posix-rename, so a reader sees the old file or the new one, never a part.
+ * uploaded to a temporary name, read back from the host's disk and compared by SHA-256,
+ * and renamed over the old file with posix-rename, so a reader sees the old file or the
+ * new one, never a part. Every step is an SFTP request on one channel: an SFTP-only
+ * account (ForceCommand internal-sftp, chroot too) is enough and no login shell runs.
+ * Only an owner given by name costs one command (`id`) per host.
  */
 export const linuxAdapter: PlatformAdapter = {
   platform: 'linux',
@@ -149,51 +174,45 @@ export const linuxAdapter: PlatformAdapter = {
       caPaths: files.slice(1).map((f) => f.path),
     });
 
+    // a name is looked up before anything is written: one command per host, none when numeric
+    const owner = req.owner === undefined ? undefined : await resolveOwner(session, req.owner);
     const fs = await session.sftp();
     const createdDir = await fs.mkdirp(dir, DIR_MODE);
     const listing = await fs.readdir(dir);
     const leftovers = listing.filter((e) => isLeftoverTemp(req.name, e.name));
-    for (const e of leftovers) await fs.unlink(posix.join(dir, e.name));
+    throwFirstFailure(await Promise.allSettled(leftovers.map((e) => fs.unlink(posix.join(dir, e.name)))));
     const entries = new Map(listing.filter((e) => !leftovers.includes(e)).map((e) => [e.name, e]));
     const stale = staleCaFiles(req.name, [...entries.keys()], req.caCertificates.length);
 
-    if (!createdDir && (await alreadyInstalled(session, files, entries, stale))) return result(true);
+    if (!createdDir && (await alreadyInstalled(fs, files, entries, stale, owner))) return result(true);
 
     const uploads = files.map((f) => ({ ...f, temp: posix.join(dir, tempNameFor(f.base)) }));
     const pending = new Set<string>();
     try {
-      for (const u of uploads) {
-        pending.add(u.temp);
-        await fs.writeNewFile(u.temp, u.data, FILE_MODE);
-      }
-      if (req.owner !== undefined) {
-        const targets = uploads.map((u) => u.temp);
-        // a directory we just made must let the owner in, or owning the files is useless
-        if (createdDir) targets.push(dir);
-        await session.run(
-          `chown -- ${shQuote(req.owner)} ${targets.map(shQuote).join(' ')}`,
-          `chown to ${JSON.stringify(req.owner)}`,
-        );
-      }
-      const digests = await remoteSha256(
-        session,
-        uploads.map((u) => u.temp),
+      // a directory we just made must let the owner in, or owning the files is useless
+      if (owner !== undefined && createdDir) await fs.chown(dir, owner);
+      // every file at once over the one channel: write, flush, then read back from the disk
+      const written = await Promise.allSettled(
+        uploads.map(async (u) => {
+          pending.add(u.temp);
+          await fs.writeNewFile(u.temp, u.data, FILE_MODE, owner);
+          const digest = await sha256OnHost(fs, u.temp, u.data.length);
+          if (digest !== u.sha256) {
+            throw new TargetError(
+              'hash_mismatch',
+              `${describeHost(session.context)}: ${u.temp} reads back from the host with SHA-256 ${digest}, ` +
+                `expected ${u.sha256}; the upload was damaged and is removed. certfleet retries.`,
+            );
+          }
+        }),
       );
-      uploads.forEach((u, i) => {
-        if (digests[i] !== u.sha256) {
-          throw new TargetError(
-            'hash_mismatch',
-            `${describeHost(session.context)}: ${u.temp} has SHA-256 ${digests[i]} on the host, expected ` +
-              `${u.sha256}; the upload was damaged and is removed. certfleet retries.`,
-          );
-        }
-      });
+      throwFirstFailure(written);
       // CA files before the .pfx: once the new .pfx is visible, its chain is too
       for (const u of [...uploads.slice(1), uploads[0]!]) {
         await fs.rename(u.temp, u.path);
         pending.delete(u.temp);
       }
-      for (const file of stale) await fs.unlink(posix.join(dir, file));
+      throwFirstFailure(await Promise.allSettled(stale.map((file) => fs.unlink(posix.join(dir, file)))));
     } catch (err) {
       // after a timeout the host may hang: leave the leftovers to the next attempt
       if (!(err instanceof TargetError && err.code === 'host_timeout')) await removeQuietly(fs, pending);

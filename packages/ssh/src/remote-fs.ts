@@ -11,6 +11,12 @@ import {
 import type { Done } from './deadline.js';
 import { TargetError } from './target-error.js';
 
+/** A file owner as numbers, which SFTP setstat takes as they are. */
+export interface NumericOwner {
+  uid: number;
+  gid: number;
+}
+
 /** What RemoteFs needs from its session: who it talks to and a deadline per step. */
 export interface SessionSteps {
   readonly context: HostContext;
@@ -115,6 +121,31 @@ export class RemoteFs {
     await this.request<undefined>('chmod', path, (done) => this.sftp.chmod(path, mode, done));
   }
 
+  /** SFTP setstat with numeric ids: needs no shell and no name lookup on the host. */
+  async chown(path: string, owner: NumericOwner): Promise<void> {
+    await this.request<undefined>('chown', path, (done) => this.sftp.chown(path, owner.uid, owner.gid, done));
+  }
+
+  /**
+   * Reads a file back from the host's disk through the SFTP server: at most `maxBytes`
+   * plus one, so a file longer than expected shows as longer.
+   */
+  async readFile(path: string, maxBytes: number): Promise<Buffer> {
+    const handle = await this.request<Buffer>('open', path, (done) => this.sftp.open(path, 'r', done));
+    try {
+      const buffer = Buffer.alloc(maxBytes + 1);
+      // ssh2 splits a long read into the server's maximum read length and stops at EOF
+      const got = await this.request<number>('read', path, (done) =>
+        this.sftp.read(handle, buffer, 0, buffer.length, 0, (err, bytesRead) => done(err, bytesRead)),
+      );
+      return buffer.subarray(0, got);
+    } finally {
+      await this.request<undefined>('close', path, (done) => this.sftp.close(handle, done)).catch(
+        () => undefined,
+      );
+    }
+  }
+
   /**
    * `mkdir -p`: creates missing parents (0755, like mkdir -p) and `path` itself with
    * `mode`, set explicitly so the server's umask does not narrow it. True when `path`
@@ -177,9 +208,9 @@ export class RemoteFs {
 
   /**
    * Creates `path` (it must not exist), writes `data`, flushes it to disk, sets `mode`
-   * and closes it. No space left surfaces as `disk_full`.
+   * (and `owner`, by number) and closes it. No space left surfaces as `disk_full`.
    */
-  async writeNewFile(path: string, data: Buffer, mode: number): Promise<void> {
+  async writeNewFile(path: string, data: Buffer, mode: number, owner?: NumericOwner): Promise<void> {
     const bytes = data.length;
     const handle = await this.writing<Buffer>('create', path, bytes, (done) =>
       this.sftp.open(path, 'wx', { mode }, done),
@@ -191,6 +222,11 @@ export class RemoteFs {
       );
       await this.fsync(handle, path, bytes);
       await this.request<undefined>('chmod', path, (done) => this.sftp.fchmod(handle, mode, done));
+      if (owner !== undefined) {
+        await this.request<undefined>('chown', path, (done) =>
+          this.sftp.fchown(handle, owner.uid, owner.gid, done),
+        );
+      }
       open = false;
       await this.writing<undefined>('close', path, bytes, (done) => this.sftp.close(handle, done));
     } finally {

@@ -133,6 +133,8 @@ export class SshSession implements SessionSteps {
         username: target.username,
         privateKey: target.privateKey,
         readyTimeout: readyTimeoutMs,
+        // straight to the key: ssh2 would first try "none", one round trip more per connection
+        authHandler: ['publickey'],
         hostVerifier: (key: Buffer): boolean => {
           connectContext.presentedFingerprint = fingerprintOf(key);
           const ok = hostKeyMatches(target.hostKey, key);
@@ -150,6 +152,11 @@ export class SshSession implements SessionSteps {
         fail(err);
       }
     });
+  }
+
+  /** Open, and no step timed out and no error was seen: fit for the next target (SessionPool). */
+  get reusable(): boolean {
+    return !this.closed && !this.broken && this.lost === undefined;
   }
 
   /**

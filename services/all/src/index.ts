@@ -8,9 +8,16 @@ export interface RunningAll extends Running {
   api: RunningApi;
 }
 
-/** api + worker + notifier in one process, for a single machine. */
-export async function startAll(config: FleetConfig, logger: Logger): Promise<RunningAll> {
-  const worker = await startWorker(config, logger.child({ service: 'worker' }));
+/** api + worker + notifier in one process, for a single machine (`worker: false`: api + notifier). */
+export async function startAll(
+  config: FleetConfig,
+  logger: Logger,
+  options: { worker?: boolean } = {},
+): Promise<RunningAll> {
+  const worker =
+    options.worker === false
+      ? { close: () => Promise.resolve() }
+      : await startWorker(config, logger.child({ service: 'worker' }));
   const notifier = await startNotifier(config, logger.child({ service: 'notifier' }));
   let api: RunningApi;
   try {

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import type { FleetConfig } from '@certfleet/config';
 import { findEnvironment, type Inventory } from '@certfleet/inventory';
 import { JobName, QueueName, keyPrefix, parsePayload, type FleetQueues } from '@certfleet/jobs';
-import { installOnHost, TargetError, type InstallResult } from '@certfleet/ssh';
+import { installOnHost, SessionPool, TargetError, type InstallResult } from '@certfleet/ssh';
 import type { FleetStore, JobRecord, JobStatus, TargetErrorInfo, TargetRecord } from '@certfleet/store';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
 
 export interface WorkerDeps {
@@ -45,34 +46,51 @@ function classify(err: unknown): Failure {
 
 const now = (): string => new Date().toISOString();
 
+/** What a worker process shares between its targets. */
+export interface TargetDeps extends WorkerDeps {
+  /** One install per host across every worker process. */
+  locks: HostLocks;
+  /** One install per host inside this process, in arrival order. */
+  lanes: HostLanes;
+  /** Linux connections kept open for the next target on the same host. */
+  pool: SessionPool;
+}
+
 /** Installs one target: the child job of the flow. */
 export async function processTarget(
-  deps: WorkerDeps & { locks: HostLocks },
+  deps: TargetDeps,
   job: Job,
   token?: string,
 ): Promise<InstallResult | { skipped: true }> {
   const { jobId, round, targetId } = parsePayload(JobName.InstallTarget, job.data);
-  const record = await deps.store.getRecord(jobId);
-  const current = await deps.store.getTarget(jobId, targetId);
-  if (!record || !current) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
-  // A repeated delivery (a worker died after writing the result) changes nothing.
-  if (current.status === 'installed' && current.round === round) return { skipped: true };
+  const where = await deps.store.getTarget(jobId, targetId);
+  if (!where) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
+  // This process's targets for one host queue here, in order, on one pooled connection.
+  return deps.lanes.run(`${where.host}:${where.port}`, async () => {
+    const [record, current] = await Promise.all([
+      deps.store.getRecord(jobId),
+      deps.store.getTarget(jobId, targetId),
+    ]);
+    if (!record || !current) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
+    // A repeated delivery (a worker died after writing the result) changes nothing.
+    if (current.status === 'installed' && current.round === round) return { skipped: true };
 
-  const lock = await deps.locks.tryAcquire(current.host, current.port);
-  if (!lock) {
-    // Another install is on this host: wait our turn without spending an attempt.
-    await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 750), token);
-    throw new DelayedError();
-  }
-  try {
-    return await installTarget(deps, job, record, current, round);
-  } finally {
-    await lock.release();
-  }
+    const lock = await deps.locks.tryAcquire(current.host, current.port);
+    if (!lock) {
+      // Another worker process is on this host: wait our turn without spending an attempt.
+      await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 750), token);
+      throw new DelayedError();
+    }
+    try {
+      return await installTarget(deps, job, record, current, round);
+    } finally {
+      await lock.release();
+    }
+  });
 }
 
 async function installTarget(
-  deps: WorkerDeps,
+  deps: TargetDeps,
   job: Job,
   record: JobRecord,
   current: TargetRecord,
@@ -81,7 +99,6 @@ async function installTarget(
   const jobId = record.id;
   const targetId = current.id;
 
-  await deps.store.transition(jobId, ['queued'], 'running');
   const attempt = job.attemptsMade + 1;
   let target: TargetRecord = {
     ...current,
@@ -91,7 +108,10 @@ async function installTarget(
     error: null,
     finishedAt: null,
   };
-  await deps.store.putTarget(jobId, target);
+  await Promise.all([
+    deps.store.transition(jobId, ['queued'], 'running'),
+    deps.store.putTarget(jobId, target),
+  ]);
   const log = deps.logger.child({ jobId, targetId, attempt });
   const started = process.hrtime.bigint();
 
@@ -141,6 +161,7 @@ async function installTarget(
         ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
         password: secret.password,
       },
+      env.platform === 'linux' ? deps.pool : undefined,
     );
     if (result.sha256 !== record.pfxSha256) {
       throw new TargetError(
@@ -161,20 +182,22 @@ async function installTarget(
       ...(result.keyProvider ? { keyProvider: result.keyProvider } : {}),
       ...(result.kept ? { kept: result.kept } : {}),
     };
-    await deps.store.putTarget(jobId, target);
-    await deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);
-    await deps.store.audit({
-      actor: 'worker',
-      action: 'target.installed',
-      jobId,
-      detail: {
-        target: targetId,
-        path: result.path,
-        unchanged: result.unchanged,
-        attempt,
-        ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
-      },
-    });
+    await Promise.all([
+      deps.store.putTarget(jobId, target),
+      deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9),
+      deps.store.audit({
+        actor: 'worker',
+        action: 'target.installed',
+        jobId,
+        detail: {
+          target: targetId,
+          path: result.path,
+          unchanged: result.unchanged,
+          attempt,
+          ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
+        },
+      }),
+    ]);
     log.info({ path: result.path, unchanged: result.unchanged }, 'target installed');
     return result;
   } catch (err) {
@@ -263,6 +286,8 @@ export async function processInstall(deps: WorkerDeps, job: Job): Promise<{ stat
 export interface FleetWorkers {
   install: Worker;
   installTarget: Worker;
+  /** The Linux connection pool (its `stats` show handshakes saved). */
+  pool: SessionPool;
   /** Stops taking work and waits for running targets up to the deadline; what is left is handed back. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -276,11 +301,15 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     stalledInterval: Math.max(1000, Math.floor(deps.config.lockDurationMs / 2)),
     maxStalledCount: 5,
   };
-  const locks = new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs);
-  const withLocks = { ...deps, locks };
+  const targetDeps: TargetDeps = {
+    ...deps,
+    locks: new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs),
+    lanes: new HostLanes(),
+    pool: new SessionPool(),
+  };
   const installTarget = new Worker(
     QueueName.InstallTarget,
-    (job, token) => processTarget(withLocks, job, token),
+    (job, token) => processTarget(targetDeps, job, token),
     {
       ...common,
       concurrency: deps.config.concurrency,
@@ -296,6 +325,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
   return {
     install,
     installTarget,
+    pool: targetDeps.pool,
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
       const graceful = Promise.all([installTarget.close(), install.close()]);
       let timer: NodeJS.Timeout | undefined;
@@ -308,6 +338,8 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
         // Targets still running keep their BullMQ lock until it expires; then another worker takes them over.
         deps.logger.warn({ deadlineMs }, 'shutdown deadline passed; running targets are handed back');
       }
+      // idle connections now; one still in use is closed when its target hands it back
+      await targetDeps.pool.close();
     },
   };
 }
