@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { bearerToken } from './authorization-header.js';
 import { forbidden, unauthorized } from './errors.js';
 import { authenticate, hasRole, type Principal, type Role } from './principals.js';
 
@@ -33,9 +34,8 @@ export const authPlugin = fp<AuthOptions>(
     app.addHook('onRequest', async (request) => {
       const roles = request.routeOptions.config.roles;
       if (!roles) return;
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-      const principal = match ? authenticate(opts.principals(), match[1]!) : undefined;
+      const token = bearerToken(request.headers.authorization);
+      const principal = token === undefined ? undefined : authenticate(opts.principals(), token);
       if (!principal) throw unauthorized();
       if (!hasRole(principal, roles)) {
         throw forbidden(`${principal.name} lacks the role for this action (needs ${roles.join(' or ')})`);

@@ -11,12 +11,24 @@ function oneOf<T extends string>(values: readonly T[], description?: string) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 }
 
-const BASE64 = '^[A-Za-z0-9+/\\r\\n]*={0,2}[\\r\\n]*$';
+// Base64 with line breaks. Each character has one way to match (`=` only after the data,
+// line breaks after it only after a `=`), so a failing match is linear (README: regex rule).
+const BASE64 = '^[A-Za-z0-9+/\\r\\n]*(?:={1,2}[\\r\\n]*)?$';
+
+/** A notify URL; its address is checked by the service (README: notify URLs), not by a pattern. */
+const NotifyUrl = Type.Optional(
+  Type.String({
+    pattern: '^https?://',
+    maxLength: 2048,
+    description:
+      'http(s) URL; a host that is or resolves to a loopback, link-local, private or metadata address is refused (422 notify_url_forbidden) unless FLEET_NOTIFY_ALLOW allows it',
+  }),
+);
 
 export const NotifySchema = Type.Object(
   {
-    webhookUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
-    slackUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    webhookUrl: NotifyUrl,
+    slackUrl: NotifyUrl,
     email: Type.Optional(Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 20 })),
   },
   { additionalProperties: false },
@@ -51,7 +63,7 @@ export const WebhookBody = Type.Object(
     deliveryId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
     requestedBy: Type.Optional(Type.String({ pattern: PERSON })),
     approvedBy: Type.Optional(Type.String({ pattern: PERSON })),
-    callbackUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    callbackUrl: NotifyUrl,
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
+import { basicPassword, bearerToken } from '../authorization-header.js';
 import { ApiError, forbidden } from '../errors.js';
 import { authenticate, hasRole } from '../principals.js';
 
@@ -10,13 +11,7 @@ export const BOARD_PATH = '/admin/queues';
 
 /** The bearer token, or the password of HTTP Basic (so a browser can open the board). */
 function tokenOf(header: string | undefined): string | undefined {
-  const bearer = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
-  if (bearer) return bearer[1];
-  const basic = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
-  if (!basic) return undefined;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+  return bearerToken(header) ?? basicPassword(header);
 }
 
 /** Bull Board at /admin/queues, for the admin role only. */
