@@ -7,7 +7,7 @@ import { startApi, type RunningApi } from '@certfleet/api';
 import { loadConfig, type FleetConfig } from '@certfleet/config';
 import { createRedis } from '@certfleet/jobs';
 import { pino } from 'pino';
-import { writeServiceFiles } from '../harness/stack.js';
+import { writeServiceFiles, type HarnessEnvironment } from '../harness/stack.js';
 
 export interface ApiServer {
   url: string;
@@ -18,20 +18,25 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-/** A host key line in the right form; nothing connects to it. */
-const UNUSED_HOST_KEY = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${'A'.repeat(43)}`;
+/** `http-prd`: one linux front-end that is never contacted (its host key only has the right form). */
+export const HTTP_ENVIRONMENT: HarnessEnvironment = {
+  name: 'http-prd',
+  platform: 'linux',
+  installDir: '/srv/fleet-certs',
+  hosts: [
+    {
+      name: 'fe-1',
+      address: '127.0.0.1',
+      port: 9,
+      hostKeyLine: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${'A'.repeat(43)}`,
+    },
+  ],
+};
 
 /** Starts the API with one environment, `http-prd`, whose only front-end is never contacted. */
 export async function startApiServer(env: Record<string, string> = {}): Promise<ApiServer> {
   const files = await writeServiceFiles({
-    environments: [
-      {
-        name: 'http-prd',
-        platform: 'linux',
-        installDir: '/srv/fleet-certs',
-        hosts: [{ name: 'fe-1', address: '127.0.0.1', port: 9, hostKeyLine: UNUSED_HOST_KEY }],
-      },
-    ],
+    environments: [HTTP_ENVIRONMENT],
     username: 'fleet',
     privateKeyPath: '/nonexistent/id_ed25519',
   });
