@@ -227,3 +227,23 @@ export const AuditList = Type.Object({
 export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
   return Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 }
+
+/**
+ * The error statuses a route can answer whatever its handler does (README: API):
+ * the HTTP layer's (400, 408, 431), the server's (500, 503), authentication's,
+ * a path parameter's (404, 414), a body's (413, 415) and the rate limit's.
+ */
+export function commonErrorStatuses(route: {
+  method: string | string[];
+  url: string;
+  roles?: readonly string[] | undefined;
+  limited: boolean;
+}): number[] {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const statuses = [400, 408, 431, 500, 503];
+  if (route.roles) statuses.push(401, 403);
+  if (route.url.includes(':')) statuses.push(404, 414);
+  if (methods.includes('POST')) statuses.push(413, 415);
+  if (route.limited) statuses.push(429);
+  return statuses;
+}
