@@ -11,6 +11,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { authPlugin } from './auth.js';
+import { discardRest } from './discard-body.js';
 import { ApiError } from './errors.js';
 import {
   clientErrorHandler,
@@ -67,7 +68,9 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    // The client may still be sending (a 3 MiB file on a 413): read it first, then answer.
+    await discardRest(request.raw);
     if (err instanceof ApiError) {
       return reply.status(err.statusCode).send({ error: err.code, message: err.message });
     }
@@ -99,11 +102,12 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   });
   // Only JSON bodies: text/plain is 415 unsupported_media_type like any other type.
   app.removeContentTypeParser('text/plain');
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  app.setNotFoundHandler(async (request, reply) => {
+    await discardRest(request.raw);
+    return reply
       .status(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
 
   app.addHook('onRoute', (route) => {
     routes.add(route.method, route.url, route.config?.roles);

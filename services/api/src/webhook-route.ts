@@ -13,18 +13,33 @@ declare module 'fastify' {
   }
 }
 
-/** Reads a request body up to `limit` bytes; more is 413, like Fastify's own limit. */
-async function readBody(payload: AsyncIterable<Buffer | string>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of payload) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    length += bytes.length;
-    if (length > limit)
-      throw new ApiError(413, 'payload_too_large', `the request is larger than ${limit} bytes`);
-    chunks.push(bytes);
-  }
-  return Buffer.concat(chunks, length);
+/** Reads a request body up to `limit` bytes; a larger one is 413 (its rest is read and dropped). */
+function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const finish = (err?: Error): void => {
+      payload.off('data', onData);
+      payload.off('end', onEnd);
+      payload.off('error', finish);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, length));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      length += bytes.length;
+      if (length > limit) {
+        finish(new ApiError(413, 'payload_too_large', `the request is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(bytes);
+    };
+    const onEnd = (): void => finish();
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', finish);
+    payload.resume();
+  });
 }
 
 export interface WebhookRouteOptions {
