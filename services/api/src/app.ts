@@ -58,7 +58,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     }),
     // Base64 of the largest PFX, plus room for CA certificates and the rest of the body.
     bodyLimit: Math.ceil((deps.config.maxPfxBytes * 4) / 3) + 512 * 1024,
-    // Long path parameters reach authentication and the schema (401, then 400), not a router 414.
+    // Long path parameters reach authentication and the schema (401, then 400); past this, 414 after authentication.
     routerOptions: { maxParamLength: 8192 },
     // SIGTERM must not wait for idle keep-alive or half-open connections (load balancer checks).
     forceCloseConnections: 'idle',
