@@ -94,15 +94,21 @@ describe('operator tools on the running services', () => {
       expect(routes).toContain(route);
     }
     const submit = doc.paths['/v1/jobs']!['post']!;
+    // The route's own answers plus those any POST with a token can get (README: API).
     expect(Object.keys(submit.responses).sort()).toEqual([
       '201',
       '400',
       '401',
       '403',
+      '408',
       '409',
       '413',
+      '415',
       '422',
       '429',
+      '431',
+      '500',
+      '503',
     ]);
     const ui = await fetch(`${stack.url}/docs/`);
     expect(ui.status).toBe(200);

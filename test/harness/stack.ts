@@ -187,6 +187,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     FLEET_LOCK_DURATION_MS: '5000',
     PORT: '0',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
+    // The test receivers listen on loopback, which notify URLs may not reach by default.
+    FLEET_NOTIFY_ALLOW: '127.0.0.0/8',
     ...options.env,
   };
   const config = loadConfig(env);

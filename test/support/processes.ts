@@ -210,6 +210,8 @@ export function serviceEnv(
     FLEET_INVENTORY: files.inventoryPath,
     FLEET_AUTH: files.authPath,
     LOG_LEVEL: 'info',
+    // The test receivers listen on loopback, which notify URLs may not reach by default.
+    FLEET_NOTIFY_ALLOW: '127.0.0.0/8',
     ...extra,
   };
 }

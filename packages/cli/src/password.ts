@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { CliError, usageError } from './cli-error.js';
 import type { TextInput, TextOutput } from './cli-io.js';
 
@@ -24,6 +24,37 @@ export async function readOptionFile(file: string, option: string): Promise<Buff
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw usageError(`cannot read ${option} ${file}: ${code}`);
   }
+}
+
+/** The API's default FLEET_MAX_PFX_BYTES: the largest PFX it takes. */
+export const DEFAULT_MAX_PFX_BYTES = 1024 * 1024;
+
+/**
+ * The most a --pfx file may hold: FLEET_MAX_PFX_BYTES when the operator's
+ * environment sets it (as on the server), else the API's default.
+ */
+export function maxPfxBytes(env: Record<string, string | undefined>): number {
+  const raw = env['FLEET_MAX_PFX_BYTES']?.trim();
+  return raw && /^\d{1,12}$/.test(raw) ? Number(raw) : DEFAULT_MAX_PFX_BYTES;
+}
+
+/**
+ * Reads the --pfx file after checking its size, so that a file sent by
+ * mistake (a PDF of several MiB) is refused here in one line, not uploaded.
+ */
+export async function readPfxFile(file: string, maxBytes: number): Promise<Buffer> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    throw usageError(`cannot read --pfx ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (size > maxBytes) {
+    throw usageError(
+      `--pfx ${file}: ${size} bytes, more than the ${maxBytes} a PFX may hold (FLEET_MAX_PFX_BYTES); is it the right file?`,
+    );
+  }
+  return readOptionFile(file, '--pfx');
 }
 
 /** Reads a stream up to its first line break or its end, then leaves it paused. */

@@ -5,7 +5,7 @@ import { CliError, usageError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import { exitCodeForStatus, ExitCode } from './exit-codes.js';
 import { FleetClient } from './fleet-client.js';
-import { firstLine, readOptionFile, readPassword } from './password.js';
+import { firstLine, maxPfxBytes, readOptionFile, readPassword, readPfxFile } from './password.js';
 import { renderDoctor } from './render-doctor.js';
 import { renderJobSummary } from './render-job.js';
 import { renderAudit, renderEnvironments, renderJobList } from './render-lists.js';
@@ -255,7 +255,7 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     )
     .action(async (opts: SubmitOptions) => {
       const client = await connect(opts);
-      const pfx = await readOptionFile(opts.pfx, '--pfx');
+      const pfx = await readPfxFile(opts.pfx, maxPfxBytes(io.env));
       const caCertificates = await Promise.all((opts.ca ?? []).map(readCaFile));
       if (opts.env.length === 0) throw usageError('--env: give at least one environment name');
       const password = await readPassword(opts, io.stdin, io.stderr);

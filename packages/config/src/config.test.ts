@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDuration } from './index.js';
+import { addressRefusal, ConfigError, loadConfig, parseCidrList, parseDuration } from './index.js';
 
 const KEY = randomBytes(32).toString('base64');
 
@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       port: 8080,
       logLevel: 'info',
       webhookSecrets: [],
+      notifyAllow: [],
     });
     expect(config.masterKey?.length).toBe(32);
   });
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
     [{ FLEET_MASTER_KEY: KEY, FLEET_WEBHOOK_AUTO_APPROVE: 'maybe' }, 'FLEET_WEBHOOK_AUTO_APPROVE'],
     [{ FLEET_MASTER_KEY: KEY, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ FLEET_MASTER_KEY: KEY, FLEET_PREFIX: 'a:b' }, 'FLEET_PREFIX'],
+    [{ FLEET_MASTER_KEY: KEY, FLEET_NOTIFY_ALLOW: '10.0.0.0/8, support-net' }, 'FLEET_NOTIFY_ALLOW'],
     [
       { FLEET_MASTER_KEY: KEY, FLEET_NOTIFY_WEBHOOK_URL: 'https://x.example/h' },
       'FLEET_NOTIFY_WEBHOOK_SECRET',
@@ -96,5 +98,39 @@ describe('loadConfig', () => {
     expect(parseDuration('500ms')).toBe(500);
     expect(parseDuration('2d')).toBe(172_800_000);
     expect(parseDuration('1w')).toBeUndefined();
+  });
+});
+
+describe('the notify address policy', () => {
+  const allow = parseCidrList('10.20.0.0/16, fd12::/16, 192.0.2.7');
+
+  it.each([
+    ['8.8.8.8', undefined],
+    ['2001:4860:4860::8888', undefined],
+    ['10.20.1.1', undefined],
+    ['192.0.2.7', undefined],
+    ['fd12::1', undefined],
+    ['10.21.0.1', 'private'],
+    ['127.0.0.1', 'loopback'],
+    ['::1', 'loopback'],
+    ['169.254.1.1', 'link-local'],
+    ['169.254.169.254', 'cloud metadata'],
+    ['::ffff:169.254.169.254', 'cloud metadata'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['fd00:ec2::254', 'cloud metadata'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['64:ff9b::a9fe:a9fe', 'rfc6052'],
+  ])('judges %s: %s', (address, refusal) => {
+    const verdict = addressRefusal(address, allow);
+    if (refusal === undefined) expect(verdict).toBeUndefined();
+    else expect(verdict).toContain(refusal);
+  });
+
+  it('never allows the metadata or unspecified address, even when FLEET_NOTIFY_ALLOW says 0.0.0.0/0', () => {
+    const everything = parseCidrList('0.0.0.0/0, ::/0');
+    expect(addressRefusal('169.254.169.254', everything)).toContain('cloud metadata');
+    expect(addressRefusal('0.0.0.0', everything)).toContain('unspecified');
+    expect(addressRefusal('127.0.0.1', everything)).toBeUndefined();
   });
 });

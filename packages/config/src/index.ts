@@ -2,6 +2,7 @@
  * certfleet's configuration: every environment variable of API.md, parsed and
  * validated in one function so that a bad value stops the start with one line.
  */
+import { parseCidrList, type Cidr } from './notify-policy.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -61,6 +62,8 @@ export interface FleetConfig {
   notifyWebhookUrl: string | undefined;
   notifyWebhookSecret: string | undefined;
   notifySlackUrl: string | undefined;
+  /** FLEET_NOTIFY_ALLOW: ranges a notify URL may reach beyond public addresses (README: notify URLs). */
+  notifyAllow: Cidr[];
   smtpUrl: string | undefined;
   emailFrom: string | undefined;
 }
@@ -147,6 +150,14 @@ export interface LoadConfigOptions {
   requireMasterKey?: boolean;
 }
 
+function cidrs(env: Env, name: string): Cidr[] {
+  try {
+    return parseCidrList(text(env, name) ?? '');
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): FleetConfig {
   const { requireMasterKey = true } = options;
@@ -200,10 +211,20 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     notifyWebhookUrl,
     notifyWebhookSecret,
     notifySlackUrl: url(env, 'FLEET_NOTIFY_SLACK_URL', ['http:', 'https:']),
+    notifyAllow: cidrs(env, 'FLEET_NOTIFY_ALLOW'),
     smtpUrl: url(env, 'FLEET_SMTP_URL', ['smtp:', 'smtps:']),
     emailFrom: text(env, 'FLEET_NOTIFY_EMAIL_FROM'),
   };
 }
 
+export {
+  addressRefusal,
+  checkNotifyUrl,
+  NotifyUrlError,
+  parseCidrList,
+  resolveNotifyAddress,
+  systemResolver,
+} from './notify-policy.js';
+export type { Cidr, ResolvedAddress, Resolver } from './notify-policy.js';
 export { createLogger, runMain, REDACT_PATHS, StartError } from './runtime.js';
 export type { Running } from './runtime.js';

@@ -107,7 +107,8 @@ const EnvironmentSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const InventorySchema = Type.Object(
+/** The inventory file's schema (exported for the regex-safety check of every pattern). */
+export const InventorySchema = Type.Object(
   {
     defaults: Type.Optional(
       Type.Object({ ssh: Type.Optional(SshDefaults) }, { additionalProperties: false }),
@@ -128,8 +129,12 @@ function fieldOf(pointer: string): string {
     .join('');
 }
 
-const LINUX_DIR = /^\/(?:[A-Za-z0-9._-]+\/?)*$/;
-const WINDOWS_DIR = /^[A-Za-z]:\\(?:[A-Za-z0-9 ._-]+\\?)*$/;
+// Segments end at a separator, so each character matches one way (linear; README: regex rule).
+const LINUX_DIR = /^\/(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]*$/;
+const WINDOWS_DIR = /^[A-Za-z]:\\(?:[A-Za-z0-9 ._-]+\\)*[A-Za-z0-9 ._-]*$/;
+
+/** The regular expressions applied to inventory text outside the schema (for the regex-safety check). */
+export const INVENTORY_PATTERNS: readonly RegExp[] = [LINUX_DIR, WINDOWS_DIR];
 
 /** Whether an install directory is absolute for its platform (and free of `..`). */
 export function isValidInstallDir(platform: Platform, dir: string): boolean {

@@ -233,7 +233,13 @@ export class FleetQueues {
   }
 }
 
-export { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_S, signBody, verifySignature } from './signature.js';
+export {
+  SIGNATURE_HEADER,
+  SIGNATURE_PATTERN,
+  SIGNATURE_TOLERANCE_S,
+  signBody,
+  verifySignature,
+} from './signature.js';
 export type { SignatureCheck } from './signature.js';
 export { openCore } from './core.js';
 export type { FleetCore } from './core.js';

@@ -3,6 +3,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>` (API.md). */
 export const SIGNATURE_HEADER = 'x-certfleet-signature';
 export const SIGNATURE_TOLERANCE_S = 300;
+/** The signature header's form (exported for the regex-safety check). */
+export const SIGNATURE_PATTERN = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/;
 
 function hmac(secret: string, t: number, body: string | Buffer): string {
   return createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
@@ -27,7 +29,7 @@ export function verifySignature(
   now = Date.now(),
   toleranceS = SIGNATURE_TOLERANCE_S,
 ): SignatureCheck {
-  const match = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/.exec(header?.trim() ?? '');
+  const match = SIGNATURE_PATTERN.exec(header?.trim() ?? '');
   if (!match) return { ok: false, reason: 'missing or malformed X-Certfleet-Signature header' };
   const t = Number(match[1]);
   if (Math.abs(now / 1000 - t) > toleranceS) {

@@ -11,13 +11,22 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { authPlugin } from './auth.js';
+import { discardRest } from './discard-body.js';
 import { ApiError } from './errors.js';
+import {
+  clientErrorHandler,
+  codeForStatus,
+  frameworkErrorsHandler,
+  messageForStatus,
+  RouteRoles,
+} from './http-errors.js';
 import type { Principal } from './principals.js';
 import { adminRoutes } from './routes/admin.js';
-import { boardRoutes } from './routes/board.js';
+import { BOARD_PATH, boardRoutes, boardToken } from './routes/board.js';
 import { doctorRoutes } from './routes/doctor.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './webhook-route.js';
+import { commonErrorStatuses, errors } from './schemas.js';
 
 export interface ApiDeps {
   config: FleetConfig;
@@ -35,26 +44,22 @@ export interface BuildOptions {
   fastify?: FastifyServerOptions;
 }
 
-const STATUS_CODES: Record<number, string> = {
-  400: 'invalid_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'invalid_request',
-  406: 'invalid_request',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'invalid_request',
-  429: 'rate_limited',
-};
-
 /** Builds the API; never listens (main.ts does). */
 export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const routes = new RouteRoles();
   const app = Fastify({
     ...options.fastify,
+    // What the HTTP layer refuses answers in the contract's shape too (README: API).
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorsHandler({
+      routes,
+      principals: deps.principals,
+      boardPath: BOARD_PATH,
+      boardToken,
+    }),
     // Base64 of the largest PFX, plus room for CA certificates and the rest of the body.
     bodyLimit: Math.ceil((deps.config.maxPfxBytes * 4) / 3) + 512 * 1024,
-    // Long path parameters reach authentication and the schema (401, then 400), not a router 414.
+    // Long path parameters reach authentication and the schema (401, then 400); past this, 414 after authentication.
     routerOptions: { maxParamLength: 8192 },
     // SIGTERM must not wait for idle keep-alive or half-open connections (load balancer checks).
     forceCloseConnections: 'idle',
@@ -64,7 +69,9 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    // The client may still be sending (a 3 MiB file on a 413): read it first, then answer.
+    await discardRest(request.raw);
     if (err instanceof ApiError) {
       return reply.status(err.statusCode).send({ error: err.code, message: err.message });
     }
@@ -80,11 +87,13 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const message =
-        status === 413
-          ? `the request is larger than ${app.initialConfig.bodyLimit} bytes; the PFX may hold at most ${deps.config.maxPfxBytes} bytes`
-          : err.message;
-      return reply.status(status).send({ error: STATUS_CODES[status] ?? 'invalid_request', message });
+      const message = messageForStatus(
+        status,
+        err.message,
+        app.initialConfig.bodyLimit ?? 0,
+        deps.config.maxPfxBytes,
+      );
+      return reply.status(status).send({ error: codeForStatus(status), message });
     }
     request.log.error({ err }, 'request failed');
     return reply.status(status >= 500 ? status : 500).send({
@@ -92,11 +101,29 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
       message: 'certfleet could not complete the request; see the server log',
     });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  // Only JSON bodies: text/plain is 415 unsupported_media_type like any other type.
+  app.removeContentTypeParser('text/plain');
+  app.setNotFoundHandler(async (request, reply) => {
+    await discardRest(request.raw);
+    return reply
       .status(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.addHook('onRoute', (route) => {
+    routes.add(route.method, route.url, route.config?.roles);
+    // Every documented route lists the errors any route can answer, so none can forget one.
+    route.schema ??= {};
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> };
+    if (schema.hide) return;
+    const common = commonErrorStatuses({
+      method: route.method,
+      url: route.url,
+      roles: route.config?.roles,
+      limited: route.config?.rateLimit !== undefined,
+    });
+    schema.response = { ...errors(...common), ...schema.response };
+  });
 
   await app.register(swagger, {
     openapi: {

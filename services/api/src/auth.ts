@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { bearerToken } from './authorization-header.js';
 import { forbidden, unauthorized } from './errors.js';
 import { authenticate, hasRole, type Principal, type Role } from './principals.js';
 
@@ -24,6 +25,23 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 /**
+ * The principal holding `token`, when it has one of `roles`: 401 without a
+ * valid token, 403 without the role (API.md's order).
+ */
+export function authorize(
+  principals: readonly Principal[],
+  token: string | undefined,
+  roles: readonly Role[],
+): Principal {
+  const principal = token === undefined ? undefined : authenticate(principals, token);
+  if (!principal) throw unauthorized();
+  if (!hasRole(principal, roles)) {
+    throw forbidden(`${principal.name} lacks the role for this action (needs ${roles.join(' or ')})`);
+  }
+  return principal;
+}
+
+/**
  * Bearer-token authentication and role checks in `onRequest`, so they answer
  * before the body is read or validated (API.md: 401, then 403, then 400).
  */
@@ -33,14 +51,7 @@ export const authPlugin = fp<AuthOptions>(
     app.addHook('onRequest', async (request) => {
       const roles = request.routeOptions.config.roles;
       if (!roles) return;
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-      const principal = match ? authenticate(opts.principals(), match[1]!) : undefined;
-      if (!principal) throw unauthorized();
-      if (!hasRole(principal, roles)) {
-        throw forbidden(`${principal.name} lacks the role for this action (needs ${roles.join(' or ')})`);
-      }
-      request.principal = principal;
+      request.principal = authorize(opts.principals(), bearerToken(request.headers.authorization), roles);
     });
   },
   { name: 'certfleet-auth' },

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
-import type { FleetConfig } from '@certfleet/config';
+import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
 import type { FleetQueues } from '@certfleet/jobs';
 import type { FleetStore, Job, JobRecord } from '@certfleet/store';
@@ -41,6 +41,24 @@ function asApiError(err: unknown): never {
 }
 
 /**
+ * Refuses notify URLs whose host is a forbidden address literal (422
+ * notify_url_forbidden). Host names are checked after resolution at delivery.
+ */
+function assertNotifyUrls(config: FleetConfig, notify: Job['notify'] | undefined): void {
+  for (const field of ['webhookUrl', 'slackUrl', 'callbackUrl'] as const) {
+    const url = notify?.[field];
+    if (url === undefined) continue;
+    try {
+      checkNotifyUrl(url, config.notifyAllow);
+    } catch (err) {
+      if (!(err instanceof NotifyUrlError)) throw err;
+      const where = field === 'callbackUrl' ? field : `notify.${field}`;
+      throw new ApiError(422, err.code, `${where}: ${err.message}`);
+    }
+  }
+}
+
+/**
  * Intake: inspect the PFX, resolve the plan, check rotation, then store the job
  * and its sealed secret. Nothing is queued: the job waits for approval.
  */
@@ -54,6 +72,7 @@ export async function submitJob(
   if (body.notify?.email?.length && !deps.config.smtpUrl) {
     throw invalid('notify.email: this certfleet sends no e-mail (FLEET_SMTP_URL is not set); leave it out');
   }
+  assertNotifyUrls(deps.config, body.notify);
   const inventory = deps.inventory();
   // Unknown environments are refused before any PFX work: it is the cheaper check.
   assertKnownEnvironments(inventory, body.environments);

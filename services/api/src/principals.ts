@@ -20,7 +20,8 @@ export class PrincipalsError extends Error {
   }
 }
 
-const PrincipalsSchema = Type.Object(
+/** The principals file's schema (exported for the regex-safety check of every pattern). */
+export const PrincipalsSchema = Type.Object(
   {
     principals: Type.Array(
       Type.Object(

@@ -11,12 +11,24 @@ function oneOf<T extends string>(values: readonly T[], description?: string) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 }
 
-const BASE64 = '^[A-Za-z0-9+/\\r\\n]*={0,2}[\\r\\n]*$';
+// Base64 with line breaks. Each character has one way to match (`=` only after the data,
+// line breaks after it only after a `=`), so a failing match is linear (README: regex rule).
+const BASE64 = '^[A-Za-z0-9+/\\r\\n]*(?:={1,2}[\\r\\n]*)?$';
+
+/** A notify URL; its address is checked by the service (README: notify URLs), not by a pattern. */
+const NotifyUrl = Type.Optional(
+  Type.String({
+    pattern: '^https?://',
+    maxLength: 2048,
+    description:
+      'http(s) URL; a host that is or resolves to a loopback, link-local, private or metadata address is refused (422 notify_url_forbidden) unless FLEET_NOTIFY_ALLOW allows it',
+  }),
+);
 
 export const NotifySchema = Type.Object(
   {
-    webhookUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
-    slackUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    webhookUrl: NotifyUrl,
+    slackUrl: NotifyUrl,
     email: Type.Optional(Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 20 })),
   },
   { additionalProperties: false },
@@ -56,7 +68,7 @@ export const WebhookBody = Type.Object(
     deliveryId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
     requestedBy: Type.Optional(Type.String({ pattern: PERSON })),
     approvedBy: Type.Optional(Type.String({ pattern: PERSON })),
-    callbackUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    callbackUrl: NotifyUrl,
   },
   { additionalProperties: false },
 );
@@ -228,4 +240,24 @@ export const AuditList = Type.Object({
 /** Error answers, described once for every route in the OpenAPI document. */
 export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
   return Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+}
+
+/**
+ * The error statuses a route can answer whatever its handler does (README: API):
+ * the HTTP layer's (400, 408, 431), the server's (500, 503), authentication's,
+ * a path parameter's (404, 414), a body's (413, 415) and the rate limit's.
+ */
+export function commonErrorStatuses(route: {
+  method: string | string[];
+  url: string;
+  roles?: readonly string[] | undefined;
+  limited: boolean;
+}): number[] {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const statuses = [400, 408, 431, 500, 503];
+  if (route.roles) statuses.push(401, 403);
+  if (route.url.includes(':')) statuses.push(404, 414);
+  if (methods.includes('POST')) statuses.push(413, 415);
+  if (route.limited) statuses.push(429);
+  return statuses;
 }

@@ -1,6 +1,7 @@
 import { SIGNATURE_HEADER, verifySignature } from '@certfleet/jobs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
 import type { ApiDeps } from './app.js';
 import { ApiError, invalid } from './errors.js';
 import { JobSchema, WebhookBody, errors } from './schemas.js';
@@ -10,6 +11,35 @@ declare module 'fastify' {
   interface FastifyRequest {
     rawBody?: Buffer;
   }
+}
+
+/** Reads a request body up to `limit` bytes; a larger one is 413 (its rest is read and dropped). */
+function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const finish = (err?: Error): void => {
+      payload.off('data', onData);
+      payload.off('end', onEnd);
+      payload.off('error', finish);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, length));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      length += bytes.length;
+      if (length > limit) {
+        finish(new ApiError(413, 'payload_too_large', `the request is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(bytes);
+    };
+    const onEnd = (): void => finish();
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', finish);
+    payload.resume();
+  });
 }
 
 export interface WebhookRouteOptions {
@@ -25,16 +55,11 @@ export interface WebhookRouteOptions {
 export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOptions): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = opts;
-  // Every body is kept raw, whatever its content type: the signature answers first (401),
-  // and only a signed body is parsed as JSON.
-  const keepRaw = (
-    request: { rawBody?: Buffer },
-    body: string | Buffer,
-    done: (err: null, body: unknown) => void,
-  ) => {
-    request.rawBody = body as Buffer;
+  // Any content type is taken (the signature answers first, in preParsing); the body is
+  // the raw bytes read there, parsed as JSON only once signed.
+  const keepRaw = (_request: unknown, _body: string | Buffer, done: (err: null, body: unknown) => void) =>
     done(null, {});
-  };
+  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw);
   app.post(
@@ -52,7 +77,8 @@ export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOp
         body: WebhookBody,
         response: { 200: JobSchema, 201: JobSchema, ...errors(400, 401, 409, 413, 422, 429, 503) },
       },
-      preValidation: async (request) => {
+      // Before the content type is looked at (415) or the body parsed: 503, then 401.
+      preParsing: async (request, _reply, payload) => {
         if (deps.config.webhookSecrets.length === 0) {
           throw new ApiError(
             503,
@@ -60,15 +86,21 @@ export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOp
             'ticket webhooks are off: set FLEET_WEBHOOK_SECRET to accept them',
           );
         }
-        const raw = request.rawBody ?? Buffer.alloc(0);
+        const raw = await readBody(payload, bodyLimit);
         const check = verifySignature(
           deps.config.webhookSecrets,
-          request.headers[SIGNATURE_HEADER] as string,
+          request.headers[SIGNATURE_HEADER] as string | undefined,
           raw,
         );
         if (!check.ok) throw new ApiError(401, 'webhook_signature', check.reason);
+        request.rawBody = raw;
+        return Readable.from([raw]);
+      },
+      preValidation: async (request) => {
         try {
-          request.body = JSON.parse(raw.toString('utf8')) as typeof request.body;
+          request.body = JSON.parse(
+            (request.rawBody ?? Buffer.alloc(0)).toString('utf8'),
+          ) as typeof request.body;
         } catch {
           throw invalid('body: not valid JSON');
         }

@@ -4,7 +4,8 @@ import type { FleetStore, Job } from '@certfleet/store';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from 'bullmq';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
-import { DeliveryError, emailSink, slackSink, webhookSink, type Sink } from './sinks.js';
+import type { Resolver } from '@certfleet/config';
+import { DeliveryError, emailSink, slackSink, webhookSink, type PostOptions, type Sink } from './sinks.js';
 
 export interface NotifierDeps {
   config: FleetConfig;
@@ -13,6 +14,8 @@ export interface NotifierDeps {
   logger: Logger;
   /** Per-request timeout for sinks. */
   timeoutMs?: number;
+  /** Resolves notify URL host names (tests give their own); the system resolver when absent. */
+  resolve?: Resolver;
   /** SMTP transport; made from FLEET_SMTP_URL when absent. */
   mailer?: Transporter;
 }
@@ -21,16 +24,23 @@ export interface NotifierDeps {
 export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
   const { config } = deps;
   const timeoutMs = deps.timeoutMs ?? 10_000;
+  // A submitter's URLs go through the address policy; the operator's FLEET_NOTIFY_* URLs are configuration.
+  const submitted: PostOptions = {
+    timeoutMs,
+    addressPolicy: { allow: config.notifyAllow, ...(deps.resolve ? { resolve: deps.resolve } : {}) },
+  };
+  const configured: PostOptions = { timeoutMs };
   const sinks: Sink[] = [];
   const add = (sink: Sink): void => {
     if (!sinks.some((s) => s.key === sink.key)) sinks.push(sink);
   };
-  for (const url of [job.notify.webhookUrl, job.notify.callbackUrl, config.notifyWebhookUrl]) {
-    if (url) add(webhookSink(url, config.notifyWebhookSecret, timeoutMs));
+  for (const url of [job.notify.webhookUrl, job.notify.callbackUrl]) {
+    if (url) add(webhookSink(url, config.notifyWebhookSecret, submitted));
   }
-  for (const url of [job.notify.slackUrl, config.notifySlackUrl]) {
-    if (url) add(slackSink(url, timeoutMs));
-  }
+  if (config.notifyWebhookUrl)
+    add(webhookSink(config.notifyWebhookUrl, config.notifyWebhookSecret, configured));
+  if (job.notify.slackUrl) add(slackSink(job.notify.slackUrl, submitted));
+  if (config.notifySlackUrl) add(slackSink(config.notifySlackUrl, configured));
   if (job.notify.email?.length && deps.mailer) {
     add(emailSink(deps.mailer, config.emailFrom ?? 'certfleet@localhost', job.notify.email));
   }

@@ -1,3 +1,14 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import {
+  checkNotifyUrl,
+  NotifyUrlError,
+  resolveNotifyAddress,
+  type Cidr,
+  type ResolvedAddress,
+  type Resolver,
+} from '@certfleet/config';
 import { SIGNATURE_HEADER, signBody } from '@certfleet/jobs';
 import type { Job } from '@certfleet/store';
 import type { Transporter } from 'nodemailer';
@@ -45,29 +56,91 @@ function hostOf(url: string): string {
   }
 }
 
+/** How a sink sends: its timeout, and the address policy for URLs a submitter chose. */
+export interface PostOptions {
+  timeoutMs: number;
+  /**
+   * The address check for a submitter's URL (README: notify URLs); absent for
+   * the operator's own FLEET_NOTIFY_* URLs, which are configuration, not input.
+   */
+  addressPolicy?: { allow: readonly Cidr[]; resolve?: Resolver };
+}
+
+/**
+ * A lookup for the HTTP agent that checks every address of the name and hands
+ * the socket exactly the one it checked: the connection cannot reach another
+ * address than the one judged (no DNS rebinding between check and connect).
+ */
+function pinnedLookup(policy: NonNullable<PostOptions['addressPolicy']>): LookupFunction {
+  return (hostname, options, callback) => {
+    resolveNotifyAddress(hostname, policy.allow, policy.resolve).then(
+      ({ address, family }) => {
+        if (options.all)
+          (callback as unknown as (e: null, a: ResolvedAddress[]) => void)(null, [{ address, family }]);
+        else callback(null, address, family);
+      },
+      (err: Error) => callback(err as NodeJS.ErrnoException, '', 0),
+    );
+  };
+}
+
+/** POSTs with node:http(s), never following a redirect; resolves to the status code. */
+function send(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  options: PostOptions,
+): Promise<number> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        signal: AbortSignal.timeout(options.timeoutMs),
+        ...(options.addressPolicy ? { lookup: pinnedLookup(options.addressPolicy) } : {}),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function post(
   url: string,
   headers: Record<string, string>,
   body: string,
-  timeoutMs: number,
+  options: PostOptions,
 ): Promise<void> {
-  let response: Response;
+  let status: number;
   try {
-    response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    // A literal forbidden address is refused here: the agent's lookup never sees literals.
+    const target = options.addressPolicy ? checkNotifyUrl(url, options.addressPolicy.allow) : new URL(url);
+    status = await send(target, headers, body, options);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new DeliveryError(`cannot reach ${hostOf(url)}: ${cause}`, false);
+    if (err instanceof NotifyUrlError)
+      throw new DeliveryError(`refused ${hostOf(url)}: ${err.message}`, true);
+    const code = (err as { code?: string }).code ?? (err as Error).name;
+    throw new DeliveryError(`cannot reach ${hostOf(url)}: ${code}`, false);
   }
-  await response.arrayBuffer().catch(() => undefined);
-  if (response.status >= 200 && response.status < 300) return;
+  if (status >= 200 && status < 300) return;
+  if (status >= 300 && status < 400) {
+    // A redirect could lead anywhere, the inside of the network included: not followed.
+    throw new DeliveryError(`${hostOf(url)} answered ${status}; redirects are not followed`, true);
+  }
   // 4xx is the receiver refusing this report: sending the same thing again will not help.
-  const permanent =
-    response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
-  throw new DeliveryError(`${hostOf(url)} answered ${response.status}`, permanent);
+  const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+  throw new DeliveryError(`${hostOf(url)} answered ${status}`, permanent);
 }
 
 /** Signed JSON webhook (ticket callback, job webhook, configured URL). */
-export function webhookSink(url: string, secret: string | undefined, timeoutMs: number): Sink {
+export function webhookSink(url: string, secret: string | undefined, options: PostOptions): Sink {
   return {
     key: `webhook:${url}`,
     kind: 'webhook',
@@ -80,7 +153,7 @@ export function webhookSink(url: string, secret: string | undefined, timeoutMs: 
         'user-agent': 'certfleet-notifier',
       };
       if (secret) headers[SIGNATURE_HEADER] = signBody(secret, body);
-      await post(url, headers, body, timeoutMs);
+      await post(url, headers, body, options);
     },
   };
 }
@@ -120,7 +193,7 @@ export function reportText(job: Job, status: string, round: number): string {
 }
 
 /** Slack-compatible incoming webhook: a readable message with the path and per-host summary. */
-export function slackSink(url: string, timeoutMs: number): Sink {
+export function slackSink(url: string, options: PostOptions): Sink {
   return {
     key: `slack:${url}`,
     kind: 'slack',
@@ -152,7 +225,7 @@ export function slackSink(url: string, timeoutMs: number): Sink {
         url,
         { 'content-type': 'application/json', 'idempotency-key': report.idempotencyKey },
         body,
-        timeoutMs,
+        options,
       );
     },
   };

@@ -3,38 +3,34 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
-import { ApiError, forbidden } from '../errors.js';
-import { authenticate, hasRole } from '../principals.js';
+import { basicPassword, bearerToken } from '../authorization-header.js';
+import { authorize } from '../auth.js';
+import { ApiError, unauthorized } from '../errors.js';
 
 export const BOARD_PATH = '/admin/queues';
 
 /** The bearer token, or the password of HTTP Basic (so a browser can open the board). */
-function tokenOf(header: string | undefined): string | undefined {
-  const bearer = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
-  if (bearer) return bearer[1];
-  const basic = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
-  if (!basic) return undefined;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+export function boardToken(header: string | undefined): string | undefined {
+  return bearerToken(header) ?? basicPassword(header);
 }
 
 /** Bull Board at /admin/queues, for the admin role only. */
 export async function boardRoutes(scope: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
+  // Answered here rather than thrown: Bull Board's own error handler would reshape a thrown error.
   scope.addHook('onRequest', async (request, reply) => {
-    const token = tokenOf(request.headers.authorization);
-    const principal = token ? authenticate(deps.principals(), token) : undefined;
-    if (!principal) {
-      reply.header('www-authenticate', 'Basic realm="certfleet queues", charset="UTF-8"');
-      throw new ApiError(
-        401,
-        'unauthorized',
-        'sign in with any user name and an admin token as the password',
-      );
+    try {
+      authorize(deps.principals(), boardToken(request.headers.authorization), ['admin']);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      let refusal = err;
+      if (err.statusCode === 401) {
+        reply.header('www-authenticate', 'Basic realm="certfleet queues", charset="UTF-8"');
+        refusal = unauthorized('sign in with any user name and an admin token as the password');
+      }
+      return reply.status(refusal.statusCode).send({ error: refusal.code, message: refusal.message });
     }
-    if (!hasRole(principal, ['admin']))
-      throw forbidden(`${principal.name} lacks the admin role for the queue board`);
+    return undefined;
   });
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
