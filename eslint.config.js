@@ -1,9 +1,10 @@
 // @ts-check
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js', '!services/api/ui/**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -12,5 +13,10 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-extraneous-class': 'off',
     },
+  },
+  // The approval page's script runs in the browser, as an ES module.
+  {
+    files: ['services/api/ui/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
   },
 );

@@ -14,8 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The package's public entry; by path, so that the test does not wait for npm to link the new workspace.
 import { runCli, type TextInput } from '@certfleet/cli';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startStack, type HarnessEnvironment, type Stack, fleetEnvironments } from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import {
+  startStack,
+  type HarnessEnvironment,
+  type Stack,
+  fleetEnvironments,
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'packages/cli/bin/fleetctl.js');

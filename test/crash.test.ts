@@ -25,7 +25,10 @@ import {
   writeServiceFiles,
   type Receiver,
   type ServiceFiles,
-} from './harness/stack.js';
+  startFleet,
+  type Fleet,
+  type FleetHost,
+} from '@certfleet/test-kit';
 import {
   apiClient,
   freePort,
@@ -37,7 +40,6 @@ import {
   type ServiceProcess,
 } from './support/processes.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFleet, type Fleet, type FleetHost } from './support/sshd-fleet.js';
 
 const HOSTS = 10;
 const ENV = 'crash';

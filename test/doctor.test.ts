@@ -10,9 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type TextInput } from '@certfleet/cli';
 import { diagnoseFrontEnd } from '@certfleet/ssh';
 import { readFile } from 'node:fs/promises';
-import { fleetEnvironments, startStack, type Stack } from './harness/stack.js';
-import { startInProcessHost, type InProcessHost } from './support/inprocess-host.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import {
+  fleetEnvironments,
+  startStack,
+  type Stack,
+  startInProcessHost,
+  type InProcessHost,
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 
 interface Check {
   check: string;

@@ -16,8 +16,9 @@ import {
   type Receiver,
   type Stack,
   fleetEnvironments,
-} from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 
 const WEBHOOK_SECRET = 'e2e-outbound-secret';
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

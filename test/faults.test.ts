@@ -24,8 +24,11 @@ import {
   type HarnessHost,
   type Receiver,
   type Stack,
-} from './harness/stack.js';
-import { ensureUser, startFleet, type Fleet, type FleetHost } from './support/sshd-fleet.js';
+  ensureUser,
+  startFleet,
+  type Fleet,
+  type FleetHost,
+} from '@certfleet/test-kit';
 
 const execFileAsync = promisify(execFile);
 const WEBHOOK_SECRET = 'faults-outbound-secret';

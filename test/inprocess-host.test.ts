@@ -1,5 +1,5 @@
 /**
- * The in-process front-end (test/support/inprocess-host.ts): the Linux adapter works against
+ * The in-process front-end (packages/test-kit/src/inprocess-host.ts): the Linux adapter works against
  * its linux flavour end to end (the demo's fallback without root or sshd), and both flavours
  * refuse what their real counterparts would not do for certfleet.
  */
@@ -21,7 +21,7 @@ import {
   splitShellWords,
   startInProcessHost,
   type InProcessHost,
-} from './support/inprocess-host.js';
+} from '@certfleet/test-kit';
 
 const INSTALL_DIR = '/srv/fleet-certs';
 const client = generateClientKeyPair();

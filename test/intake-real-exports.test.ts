@@ -21,8 +21,7 @@ import {
   pbmac1Pfx,
   separateKeyPasswordPfx,
 } from './fixtures/real-exports.js';
-import { startStack, type Stack, fleetEnvironments } from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import { startStack, type Stack, fleetEnvironments, startFleet, type Fleet } from '@certfleet/test-kit';
 
 const run = promisify(execFile);
 

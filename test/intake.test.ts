@@ -12,8 +12,7 @@ import { Queue } from 'bullmq';
 import { createRedis, keyPrefix, QueueName } from '@certfleet/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, type Corpus } from './fixtures/corpus.js';
-import { startStack, type Stack, fleetEnvironments } from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import { startStack, type Stack, fleetEnvironments, startFleet, type Fleet } from '@certfleet/test-kit';
 
 const run = promisify(execFile);
 

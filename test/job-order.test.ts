@@ -9,8 +9,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { fleetEnvironments, startStack, type Stack } from './harness/stack.js';
-import { startFleet, type Fleet, type FleetHost } from './support/sshd-fleet.js';
+import {
+  fleetEnvironments,
+  startStack,
+  type Stack,
+  startFleet,
+  type Fleet,
+  type FleetHost,
+} from '@certfleet/test-kit';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;

@@ -11,7 +11,7 @@ import { DeliveryError, webhookSink } from '@certfleet/notifier';
 import type { Job } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startReceiver, startStack, type Receiver, type Stack } from './harness/stack.js';
+import { startReceiver, startStack, type Receiver, type Stack } from '@certfleet/test-kit';
 import { HTTP_ENVIRONMENT } from './support/api-server.js';
 
 /** 169.254.169.254 as the WHATWG parser reads it, written in every form seen in the wild. */

@@ -7,8 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startReceiver, startStack, type Receiver, type Stack, fleetEnvironments } from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import {
+  startReceiver,
+  startStack,
+  type Receiver,
+  type Stack,
+  fleetEnvironments,
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 
 interface Mail {
   from: string;

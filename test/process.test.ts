@@ -9,9 +9,14 @@ import { sha256Hex } from '@certfleet/api';
 import { createRedis } from '@certfleet/jobs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { fleetEnvironments, writeServiceFiles, type ServiceFiles } from './harness/stack.js';
+import {
+  fleetEnvironments,
+  writeServiceFiles,
+  type ServiceFiles,
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 import { apiClient, freePort, killAllServices, serviceEnv, spawnService } from './support/processes.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 

@@ -6,8 +6,7 @@
 import { createRedis } from '@certfleet/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { fleetEnvironments, startStack, type Stack } from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import { fleetEnvironments, startStack, type Stack, startFleet, type Fleet } from '@certfleet/test-kit';
 
 const TTL_MS = 2000;
 

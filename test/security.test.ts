@@ -22,9 +22,10 @@ import {
   type HarnessEnvironment,
   type Receiver,
   type Stack,
-} from './harness/stack.js';
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 const OLD_SECRET = `whsec-old-${randomBytes(8).toString('hex')}`;
 const NEW_SECRET = `whsec-new-${randomBytes(8).toString('hex')}`;

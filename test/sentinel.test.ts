@@ -9,11 +9,16 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
-import { fleetEnvironments, startStack, type Stack } from './harness/stack.js';
-import { killOnExit } from './support/children.js';
+import {
+  fleetEnvironments,
+  startStack,
+  type Stack,
+  killOnExit,
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 import { freePort } from './support/processes.js';
 import { redisPing, startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
 
 describe('Redis through Sentinel', () => {
   let master: RedisServer;

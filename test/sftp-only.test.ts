@@ -18,7 +18,7 @@ import {
   type SshTarget,
   type TargetErrorCode,
 } from '@certfleet/ssh';
-import { ensureUser, startFleet, type Fleet, type FleetHost } from './support/sshd-fleet.js';
+import { ensureUser, startFleet, type Fleet, type FleetHost } from '@certfleet/test-kit';
 
 const execFileAsync = promisify(execFile);
 const INSTALL_DIR = '/srv/fleet-certs';

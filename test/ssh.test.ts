@@ -1,5 +1,5 @@
 /**
- * @certfleet/ssh against real OpenSSH front-ends (test/support/sshd-fleet.ts): every
+ * @certfleet/ssh against real OpenSSH front-ends (packages/test-kit/src/sshd-fleet.ts): every
  * install is read back from the host's own disk.
  */
 import { execFile } from 'node:child_process';
@@ -9,7 +9,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateClientKeyPair } from './support/inprocess-host.js';
+import {
+  generateClientKeyPair,
+  ensureUser,
+  startFleet,
+  type Fleet,
+  type FleetHost,
+} from '@certfleet/test-kit';
 import {
   SshSession,
   TargetError,
@@ -21,7 +27,6 @@ import {
   type TargetErrorCode,
 } from '@certfleet/ssh';
 import { watchFile } from './support/file-watch.js';
-import { ensureUser, startFleet, type Fleet, type FleetHost } from './support/sshd-fleet.js';
 
 const execFileAsync = promisify(execFile);
 const UNPRIVILEGED = 'certfleet-test';

@@ -11,8 +11,14 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startStack, type HarnessEnvironment, type Stack, fleetEnvironments } from './harness/stack.js';
-import { startFleet, type Fleet } from './support/sshd-fleet.js';
+import {
+  startStack,
+  type HarnessEnvironment,
+  type Stack,
+  fleetEnvironments,
+  startFleet,
+  type Fleet,
+} from '@certfleet/test-kit';
 
 // Set CERTFLEET_SCREENSHOTS=docs to refresh the README's picture; otherwise it goes to a temp folder.
 const SCREENSHOT = path.join(process.env['CERTFLEET_SCREENSHOTS'] ?? tmpdir(), 'ui-approval.png');

@@ -13,8 +13,15 @@ import path from 'node:path';
 import { verifySignature } from '@certfleet/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { startReceiver, startStack, type Receiver, type Stack } from './harness/stack.js';
-import { generateClientKeyPair, startInProcessHost, type InProcessHost } from './support/inprocess-host.js';
+import {
+  startReceiver,
+  startStack,
+  type Receiver,
+  type Stack,
+  generateClientKeyPair,
+  startInProcessHost,
+  type InProcessHost,
+} from '@certfleet/test-kit';
 
 const SECRET = 'windows-report-secret';
 

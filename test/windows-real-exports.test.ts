@@ -11,8 +11,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, type Corpus } from './fixtures/corpus.js';
 import { noPasswordPfx, paddedPfx } from './fixtures/real-exports.js';
-import { startStack, type Stack } from './harness/stack.js';
-import { generateClientKeyPair, startInProcessHost, type InProcessHost } from './support/inprocess-host.js';
+import {
+  startStack,
+  type Stack,
+  generateClientKeyPair,
+  startInProcessHost,
+  type InProcessHost,
+} from '@certfleet/test-kit';
 
 const thumbprintOf = (der: Buffer): string => createHash('sha1').update(der).digest('hex').toUpperCase();
 

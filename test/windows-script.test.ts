@@ -3,7 +3,7 @@
  * Windows PowerShell 5.1 checker over every file, then the exact bootstrap command line's
  * arguments and the exact stdin document the adapter sends, run end to end on an emulated
  * host folder. Only the script's Windows-only functions are replaced
- * (test/support/windows-prelude.ps1); every other line is the script's own.
+ * (packages/test-kit/src/windows-prelude.ps1); every other line is the script's own.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -26,18 +26,20 @@ import {
   type WindowsScriptInput,
 } from '@certfleet/ssh';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
-import { findPwsh, runPwsh, runWindowsPowerShell } from './support/pwsh.js';
 import {
+  findPwsh,
+  runPwsh,
+  runWindowsPowerShell,
   configureWindowsHost,
   readKeys,
   readWindowsStore,
   writeKeys,
   type WindowsHostConfig,
-} from './support/windows-store.js';
+} from '@certfleet/test-kit';
 
 const WINDOWS_DIR = new URL('../packages/ssh/src/windows/', import.meta.url).pathname;
 const CHECKER = new URL('./support/ps51-check.ps1', import.meta.url).pathname;
-const PRELUDE = new URL('./support/windows-prelude.ps1', import.meta.url).pathname;
+const PRELUDE = new URL('../packages/test-kit/src/windows-prelude.ps1', import.meta.url).pathname;
 const FIXTURE = new URL('./fixtures/ps7-only.ps1', import.meta.url).pathname;
 const KSP = 'Microsoft Software Key Storage Provider';
 

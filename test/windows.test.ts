@@ -1,7 +1,7 @@
 /**
  * The Windows adapter through `installOnHost`, against the in-process host that answers as
  * OpenSSH for Windows does and runs the install script with the real PowerShell (pwsh 7)
- * through its Windows-only seams (test/support/inprocess-host.ts). What this proves and
+ * through its Windows-only seams (packages/test-kit/src/inprocess-host.ts). What this proves and
  * what it cannot (Windows itself) is written in that file's header.
  */
 import { X509Certificate, createHash } from 'node:crypto';
@@ -23,8 +23,14 @@ import {
 } from '@certfleet/ssh';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
 import { CORPUS_PASSWORD, CORPUS_UNICODE_PASSWORD, makeCorpus, type Corpus } from './fixtures/corpus.js';
-import { generateClientKeyPair, startInProcessHost, type InProcessHost } from './support/inprocess-host.js';
-import { readKeys, removeCertificate, writeKeys } from './support/windows-store.js';
+import {
+  generateClientKeyPair,
+  startInProcessHost,
+  type InProcessHost,
+  readKeys,
+  removeCertificate,
+  writeKeys,
+} from '@certfleet/test-kit';
 
 const client = generateClientKeyPair();
 const demo = makeDemoCertificates('windows-test-client');

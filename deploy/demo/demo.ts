@@ -13,10 +13,16 @@ import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createRedis } from '@certfleet/jobs';
-import { fleetEnvironments, startReceiver, startStack, type Stack } from '../../test/harness/stack.js';
-import { generateClientKeyPair, startInProcessHost } from '../../test/support/inprocess-host.js';
-import { killOnExit } from '../../test/support/children.js';
-import { startFleet } from '../../test/support/sshd-fleet.js';
+import {
+  fleetEnvironments,
+  startReceiver,
+  startStack,
+  type Stack,
+  generateClientKeyPair,
+  startInProcessHost,
+  killOnExit,
+  startFleet,
+} from '@certfleet/test-kit';
 import { makeDemoCertificates } from './demo-certs.js';
 
 const say = (line = ''): void => {

@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FleetHost } from '../support/sshd-fleet.js';
+import type { FleetHost } from '@certfleet/test-kit';
 import { ownCpu, pidsByCmdlinePrefix, run, stopPids, type RunResult } from './measure.js';
 
 export const PARALLEL_SCP = '/usr/bin/parallel-scp';

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startStack, type HarnessEnvironment, type Stack } from '../harness/stack.js';
+import { startStack, type HarnessEnvironment, type Stack } from '@certfleet/test-kit';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 
 /** The API and notifier in this process, the worker in a process of its own (so its memory can be read). */

@@ -19,8 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRedis } from '@certfleet/jobs';
 import { makeDemoCertificates } from '../../deploy/demo/demo-certs.js';
-import type { HarnessEnvironment } from '../harness/stack.js';
-import { ensureUser, startFleet, type Fleet } from '../support/sshd-fleet.js';
+import { type HarnessEnvironment, ensureUser, startFleet, type Fleet } from '@certfleet/test-kit';
 import {
   ANSIBLE,
   PARALLEL_SCP,

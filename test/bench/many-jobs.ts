@@ -4,8 +4,7 @@
  * completion report reaches a webhook receiver. Prints figures; never asserts a time.
  */
 import { readFileSync } from 'node:fs';
-import type { HarnessEnvironment } from '../harness/stack.js';
-import type { FleetHost } from '../support/sshd-fleet.js';
+import { type HarnessEnvironment, type FleetHost } from '@certfleet/test-kit';
 import { startBenchStack, type ReportClock } from './certfleet-run.js';
 import { fixed, median, ms, peakRssWindow, percentile, rssMiB, table } from './measure.js';
 

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { inspectPfx, inspectPfxSync } from '@certfleet/certs';
 import { hostKeyMatches, installOnHost } from '@certfleet/ssh';
 import { Client, type ConnectConfig } from 'ssh2';
-import type { FleetHost } from '../support/sshd-fleet.js';
+import type { FleetHost } from '@certfleet/test-kit';
 import { median, run } from './measure.js';
 
 export interface ProbeTarget {

@@ -7,7 +7,7 @@ import { startApi, type RunningApi } from '@certfleet/api';
 import { loadConfig, type FleetConfig } from '@certfleet/config';
 import { createRedis } from '@certfleet/jobs';
 import { pino } from 'pino';
-import { writeServiceFiles, type HarnessEnvironment } from '../harness/stack.js';
+import { writeServiceFiles, type HarnessEnvironment } from '@certfleet/test-kit';
 
 export interface ApiServer {
   url: string;

@@ -12,8 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killOnExit } from './children.js';
-import { type ServiceFiles } from '../harness/stack.js';
+import { killOnExit, type ServiceFiles } from '@certfleet/test-kit';
 
 /** The repository root: services are started from here so that workspace imports resolve. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -229,4 +228,4 @@ export function freePort(): Promise<number> {
   });
 }
 
-export { apiClient, FINAL_STATUSES, type ApiClient, type Json } from '../harness/api-client.js';
+export { apiClient, FINAL_STATUSES, type ApiClient, type Json } from '@certfleet/test-kit';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './processes.js';
-import { killOnExit } from './children.js';
+import { killOnExit } from '@certfleet/test-kit';
 
 const REDIS_SERVER = 'redis-server';
 const START_TIMEOUT_MS = 15_000;

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from './api-types.js';
 import type { CliIo, TextInput } from './cli-io.js';
-import { installed, makeJob } from './job-fixture.js';
+import { installed, makeJob } from '../test/fixtures/job-fixture.js';
 import { buildProgram, DEFAULT_URL, resolveConnection, runCli } from './program.js';
 
 interface Call {

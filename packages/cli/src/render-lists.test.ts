@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installed, makeJob } from './job-fixture.js';
+import { installed, makeJob } from '../test/fixtures/job-fixture.js';
 import { describeDetail, renderAudit, renderEnvironments, renderJobList } from './render-lists.js';
 
 describe('renderJobList', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installed, makeJob, makeTarget } from './job-fixture.js';
+import { installed, makeJob, makeTarget } from '../test/fixtures/job-fixture.js';
 import {
   changeLines,
   formatElapsed,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiRequestError } from './api-request-error.js';
 import type { Job } from './api-types.js';
 import { ConnectionError } from './connection-error.js';
-import { installed, makeJob } from './job-fixture.js';
+import { installed, makeJob } from '../test/fixtures/job-fixture.js';
 import { watchJob, type WatchOptions } from './watch.js';
 
 function snapshots(): Job[] {

@@ -22,8 +22,11 @@ import {
 } from './http-errors.js';
 import type { Principal } from './principals.js';
 import { adminRoutes } from './routes/admin.js';
+import { auditRoutes } from './routes/audit.js';
 import { BOARD_PATH, boardRoutes, boardToken } from './routes/board.js';
 import { doctorRoutes } from './routes/doctor.js';
+import { environmentRoutes } from './routes/environments.js';
+import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './webhook-route.js';
 import { commonErrorStatuses, errors } from './schemas.js';
@@ -167,7 +170,10 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   const limited = { rateLimit: { max: deps.config.rateLimit, timeWindow: 60_000 } };
 
   await app.register(jobRoutes, { deps, limited });
+  await app.register(environmentRoutes, { deps, limited });
   await app.register(adminRoutes, { deps, limited });
+  await app.register(auditRoutes, { deps, limited });
+  await app.register(healthRoutes, { deps, limited });
   await app.register(doctorRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
   await app.register(boardRoutes, { deps });

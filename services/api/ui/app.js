@@ -140,7 +140,7 @@ async function api(method, path, body) {
     throw new ApiError(0, 'network_error', `the API did not answer (${err.message})`);
   }
   const text = await res.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {

@@ -12,10 +12,10 @@
  *   target first, as w32_rename does), cmd.exe's answers for anything but PowerShell, and
  *   `powershell -NoProfile -NonInteractive … -EncodedCommand <base64>` accepted only when it
  *   decodes to certfleet's bootstrap and stdin is printable ASCII. That command is then run
- *   by the real PowerShell (pwsh 7, test/support/pwsh.ts): the bootstrap and the script
+ *   by the real PowerShell (pwsh 7, packages/test-kit/src/pwsh.ts): the bootstrap and the script
  *   exactly as sent, with the script's few Windows-only functions (machine stores, key
  *   provider and ACL, account names, drive letters, IIS bindings) replaced by
- *   test/support/windows-prelude.ps1, which keeps the certificates in .NET's own X509Store
+ *   packages/test-kit/src/windows-prelude.ps1, which keeps the certificates in .NET's own X509Store
  *   under `<root>/.home` (see windows-store.ts). `defaultShell: 'powershell'` starts it as
  *   Win32-OpenSSH does with DefaultShell powershell.exe (`powershell -c <command>`, here a
  *   real pwsh whose `powershell` is the stand-in).

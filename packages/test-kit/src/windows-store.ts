@@ -1,5 +1,5 @@
 /**
- * The emulated Windows host's machine state as test/support/windows-prelude.ps1 keeps it:
+ * The emulated Windows host's machine state as packages/test-kit/src/windows-prelude.ps1 keeps it:
  * certificates in .NET's own X509Store (CurrentUser, under `<root>/.home`), keys' provider
  * and ACL in `<root>/.keys.json`, FriendlyNames in `<root>/.names.json`, and what a test
  * sets about the host in `<root>/.windows-host.json`.
