@@ -3,7 +3,9 @@ import { InventoryHolder } from '@certfleet/inventory';
 import { FleetStore } from '@certfleet/store';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createRedis, FleetQueues } from './index.js';
+import { JobName } from './catalog.js';
+import { FleetQueues } from './fleet-queues.js';
+import { createRedis } from './redis.js';
 
 /** What the api and the worker both open: Redis, the store, the queues and the inventory. */
 export interface FleetCore {
@@ -27,8 +29,7 @@ export async function openCore(config: FleetConfig, logger: Logger): Promise<Fle
   });
   const queues = new FleetQueues(redis, {
     prefix: config.prefix,
-    attempts: config.retryAttempts,
-    backoffMs: config.retryBackoffMs,
+    retry: { [JobName.InstallTarget]: { attempts: config.retryAttempts, backoffMs: config.retryBackoffMs } },
     onError: (err) => logger.warn({ err: err.message }, 'queue'),
   });
   return {

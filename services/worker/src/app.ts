@@ -274,7 +274,7 @@ export async function processInstall(deps: WorkerDeps, job: Job): Promise<{ stat
   }
   if (status === 'completed') await deps.store.deleteSecret(jobId);
   else await deps.store.expireSecret(jobId, deps.config.secretTtlMs);
-  await deps.queues.addNotify(jobId, round, status);
+  await deps.queues.add(JobName.Notify, { jobId, round, status });
   if (moved.ok) {
     await deps.store.countMetric(`jobs:${status}`);
     await deps.store.audit({ actor: 'worker', action: `job.${status}`, jobId, detail: { round } });
