@@ -14,6 +14,7 @@ export async function startNotifier(config: FleetConfig, logger: Logger): Promis
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
   const store = new FleetStore(redis, { prefix: config.prefix });
   const notifier = createNotifier({ config, store, connection: redis, logger });
+  notifier.start();
   return {
     notifier,
     async close() {
