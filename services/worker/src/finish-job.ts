@@ -1,4 +1,5 @@
 import { JobName, type JobRun } from '@certfleet/jobs';
+import type { TargetErrorCode } from '@certfleet/ssh';
 import type { JobStatus, TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import { now, type WorkerDeps } from './worker-deps.js';
@@ -25,7 +26,7 @@ export async function processInstall(
         ...t,
         status: 'failed',
         error: t.error ?? {
-          code: 'interrupted',
+          code: 'interrupted' satisfies TargetErrorCode,
           message: 'the worker handling this host stopped too often; retry the job',
         },
         finishedAt: now(),

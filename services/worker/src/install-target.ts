@@ -12,21 +12,8 @@ interface Failure extends TargetErrorInfo {
   permanent: boolean;
 }
 
-/** A failure certfleet itself detects before reaching a host; always permanent. */
-class TargetSetupError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TargetSetupError';
-    Object.setPrototypeOf(this, TargetSetupError.prototype);
-  }
-}
-
 function classify(err: unknown): Failure {
   if (err instanceof TargetError) return { code: err.code, message: err.message, permanent: err.permanent };
-  if (err instanceof TargetSetupError) return { code: err.code, message: err.message, permanent: true };
   return {
     code: 'remote_command_failed',
     message: `unexpected error: ${err instanceof Error ? err.message : String(err)}`,
@@ -103,14 +90,14 @@ async function installTarget(
     const env = findEnvironment(deps.inventory(), target.environment);
     const fe = env?.frontEnds.find((f) => f.name === target.frontEnd);
     if (!env || !fe || fe.host !== target.host || fe.port !== target.port) {
-      throw new TargetSetupError(
+      throw new TargetError(
         'inventory_changed',
         `${targetId} is no longer ${target.host}:${target.port} in the inventory; submit the job again`,
       );
     }
     const secret = await deps.store.openSecret(jobId);
     if (!secret) {
-      throw new TargetSetupError(
+      throw new TargetError(
         'secret_expired',
         `the sealed certificate of job ${jobId} is gone; submit it again`,
       );
@@ -119,7 +106,7 @@ async function installTarget(
     try {
       privateKey = await readFile(fe.privateKeyPath);
     } catch {
-      throw new TargetSetupError(
+      throw new TargetError(
         'auth_failed',
         `cannot read the SSH private key ${fe.privateKeyPath}; check privateKeyPath in the inventory`,
       );
