@@ -18,7 +18,9 @@ export { FleetQueues } from './fleet-queues.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';
 export { inventoryChannel, keyPrefix } from './keys.js';
 export { PayloadError, parsePayload } from './payload.js';
-export { createRedis, isRedisUrl, redisOptionsFromUrl } from './redis.js';
+export { createRedis } from './redis.js';
+export { isRedisUrl, parseRedisUrl, redisOptionsFromUrl } from './redis-url.js';
+export type { RedisNode, RedisTarget } from './redis-url.js';
 export {
   SIGNATURE_HEADER,
   SIGNATURE_PATTERN,
