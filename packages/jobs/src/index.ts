@@ -29,7 +29,5 @@ export {
   verifySignature,
 } from './signature.js';
 export type { SignatureCheck } from './signature.js';
-export { openCore } from './core.js';
-export type { FleetCore } from './core.js';
 export { createJobWorkers, MissingHandlerError, startJobWorkers } from './job-workers.js';
 export type { JobHandler, JobHandlers, JobRun, JobWorkerSettings, JobWorkersOptions } from './job-workers.js';

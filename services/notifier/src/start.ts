@@ -1,4 +1,5 @@
-import type { FleetConfig, Running } from '@certfleet/config';
+import type { FleetConfig } from '@certfleet/config';
+import type { Running } from '@certfleet/runtime';
 import { createRedis } from '@certfleet/jobs';
 import { FleetStore } from '@certfleet/store';
 import type { Logger } from 'pino';

@@ -1,5 +1,7 @@
-import type { FleetConfig, Running } from '@certfleet/config';
-import { inventoryChannel, openCore } from '@certfleet/jobs';
+import type { FleetConfig } from '@certfleet/config';
+import type { Running } from '@certfleet/runtime';
+import { inventoryChannel } from '@certfleet/jobs';
+import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './workers.js';
 
