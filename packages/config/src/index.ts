@@ -226,5 +226,18 @@ export {
   systemResolver,
 } from './notify-policy.js';
 export type { Cidr, ResolvedAddress, Resolver } from './notify-policy.js';
-export { createLogger, runMain, REDACT_PATHS, StartError } from './runtime.js';
-export type { Running } from './runtime.js';
+
+/** Paths pino removes from every log line: no secret reaches a log. */
+export const REDACT_PATHS = [
+  'password',
+  'pfx',
+  'privateKey',
+  '*.password',
+  '*.pfx',
+  '*.privateKey',
+  '*.*.password',
+  '*.*.pfx',
+  'req.headers.authorization',
+  'req.headers["x-certfleet-signature"]',
+  'headers.authorization',
+];

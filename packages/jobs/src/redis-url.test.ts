@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redisOptionsFromUrl } from './index.js';
+import { isRedisUrl, parseRedisUrl, redisOptionsFromUrl } from './index.js';
 
 describe('redisOptionsFromUrl', () => {
   it('passes plain and TLS URLs to ioredis as they are', () => {
@@ -26,5 +26,42 @@ describe('redisOptionsFromUrl', () => {
       tls: {},
       enableTLSForSentinelMode: true,
     });
+  });
+});
+
+describe('parseRedisUrl', () => {
+  it('tells a plain server, a TLS server and a Sentinel master apart', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ kind: 'plain', url: 'redis://127.0.0.1:6379' });
+    expect(parseRedisUrl('rediss://redis.example:6380')).toEqual({
+      kind: 'tls',
+      url: 'rediss://redis.example:6380',
+    });
+    expect(parseRedisUrl('rediss+sentinel://u:p@s1,s2:26380/main?db=2')).toEqual({
+      kind: 'sentinel',
+      tls: true,
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      name: 'main',
+      username: 'u',
+      password: 'p',
+      db: 2,
+    });
+  });
+
+  it('refuses other schemes, unknown topologies, a Sentinel URL without a master name and blanks', () => {
+    for (const url of [
+      'http://127.0.0.1:6379',
+      'redis+cluster://a:7000,b:7001',
+      'redis+constructor://x/y',
+      'redis+sentinel://s1:26379',
+      'redis://',
+      'redis://host name:6379',
+      'redis+sentinel://s1:26379/main\n',
+    ]) {
+      expect(parseRedisUrl(url), url).toBeUndefined();
+      expect(isRedisUrl(url), url).toBe(false);
+    }
   });
 });

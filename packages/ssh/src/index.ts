@@ -38,7 +38,7 @@ export {
   type ExecResult,
   type SshTarget,
 } from './ssh-session.js';
-export { TargetError, isPermanent, type TargetErrorCode } from './target-error.js';
+export { TARGET_ERROR_CODES, TargetError, isPermanent, type TargetErrorCode } from './target-error.js';
 export { sftpPathFor, windowsAdapter } from './windows-adapter.js';
 export {
   DEFAULT_KEY_PROVIDER,

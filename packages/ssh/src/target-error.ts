@@ -1,13 +1,22 @@
-/** Why one front-end could not be installed; the worker decides on retries from `permanent`. */
-export type TargetErrorCode =
-  | 'host_unreachable'
-  | 'host_timeout'
-  | 'host_key_mismatch'
-  | 'auth_failed'
-  | 'permission_denied'
-  | 'disk_full'
-  | 'hash_mismatch'
-  | 'remote_command_failed';
+/**
+ * Every reason one front-end could not be installed, as stored on the target and
+ * shown by the API: the host's (first eight) and the worker's own checks (last three).
+ * The worker decides on retries from `permanent`.
+ */
+export const TARGET_ERROR_CODES = [
+  'host_unreachable',
+  'host_timeout',
+  'host_key_mismatch',
+  'auth_failed',
+  'permission_denied',
+  'disk_full',
+  'hash_mismatch',
+  'remote_command_failed',
+  'inventory_changed',
+  'secret_expired',
+  'interrupted',
+] as const;
+export type TargetErrorCode = (typeof TARGET_ERROR_CODES)[number];
 
 /**
  * Failures that another attempt cannot fix without a person acting first. The rest
@@ -19,6 +28,10 @@ const PERMANENT: ReadonlySet<TargetErrorCode> = new Set([
   'auth_failed',
   'permission_denied',
   'disk_full',
+  // the worker's own: the job must be submitted again, or a person retries it
+  'inventory_changed',
+  'secret_expired',
+  'interrupted',
 ]);
 
 /** True when retrying `code` cannot help until someone fixes the host or the inventory. */

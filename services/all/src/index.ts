@@ -1,4 +1,5 @@
-import type { FleetConfig, Running } from '@certfleet/config';
+import type { FleetConfig } from '@certfleet/config';
+import type { Running } from '@certfleet/runtime';
 import { startApi, type RunningApi } from '@certfleet/api';
 import { startNotifier } from '@certfleet/notifier';
 import { startWorker } from '@certfleet/worker';

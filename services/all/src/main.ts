@@ -1,4 +1,4 @@
-import { runMain } from '@certfleet/config';
+import { runMain } from '@certfleet/runtime';
 import { startAll } from './index.js';
 
 await runMain('certfleet', async (config, logger) => {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
-import type { FleetQueues } from '@certfleet/jobs';
+import { JobName, type FleetQueues } from '@certfleet/jobs';
 import type { FleetStore, Job, JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments, computePlan } from './plan.js';
@@ -206,7 +206,7 @@ export async function rejectJob(deps: JobsDeps, approver: string, id: string, re
   await deps.store.deleteSecret(id);
   await deps.store.countMetric('jobs:rejected');
   await deps.store.audit({ actor: approver, action: 'reject', jobId: id, detail: { reason } });
-  await deps.queues.addNotify(id, job.round, 'rejected');
+  await deps.queues.add(JobName.Notify, { jobId: id, round: job.round, status: 'rejected' });
   return moved.job;
 }
 

@@ -1,4 +1,4 @@
-import { runMain } from '@certfleet/config';
+import { runMain } from '@certfleet/runtime';
 import { startApi } from './start.js';
 
 await runMain('api', async (config, logger) => {

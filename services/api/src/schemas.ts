@@ -1,3 +1,4 @@
+import { TARGET_ERROR_CODES } from '@certfleet/ssh';
 import { JOB_STATUSES, TARGET_STATUSES } from '@certfleet/store';
 import { Type, type Static } from 'typebox';
 
@@ -136,10 +137,7 @@ export const CertificateSchema = Type.Object(
 );
 
 const TargetErrorSchema = Type.Object({
-  code: Type.String({
-    description:
-      'host_unreachable, host_timeout, host_key_mismatch, auth_failed, permission_denied, disk_full, hash_mismatch, remote_command_failed, inventory_changed, secret_expired, interrupted',
-  }),
+  code: Type.String({ description: TARGET_ERROR_CODES.join(', ') }),
   message: Type.String(),
 });
 

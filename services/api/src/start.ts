@@ -1,9 +1,11 @@
-import type { FleetConfig, Running } from '@certfleet/config';
-import { inventoryChannel, openCore } from '@certfleet/jobs';
+import type { FleetConfig } from '@certfleet/config';
+import type { Running } from '@certfleet/runtime';
+import { inventoryChannel } from '@certfleet/jobs';
+import { openCore, refuseOn } from '@certfleet/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import { loadPrincipals, type Principal } from './principals.js';
+import { loadPrincipals, PrincipalsError, type Principal } from './principals.js';
 
 export interface RunningApi extends Running {
   app: FastifyInstance;
@@ -13,7 +15,9 @@ export interface RunningApi extends Running {
 
 /** Opens Redis, loads inventory and principals, builds the app and listens. */
 export async function startApi(config: FleetConfig, logger: Logger): Promise<RunningApi> {
-  let principals: Principal[] = await loadPrincipals(config.authPath);
+  let principals: Principal[] = await loadPrincipals(config.authPath).catch(
+    refuseOn('principals_invalid', PrincipalsError),
+  );
   const { redis, store, queues, inventory, ...core } = await openCore(config, logger);
   const app = await buildApp(
     {

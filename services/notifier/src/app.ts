@@ -1,116 +1,12 @@
-import type { FleetConfig } from '@certfleet/config';
-import { JobName, QueueName, keyPrefix, parsePayload } from '@certfleet/jobs';
-import type { FleetStore, Job } from '@certfleet/store';
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from 'bullmq';
+import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
+import type { Worker } from 'bullmq';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Logger } from 'pino';
-import type { Resolver } from '@certfleet/config';
-import { DeliveryError, emailSink, slackSink, webhookSink, type PostOptions, type Sink } from './sinks.js';
-
-export interface NotifierDeps {
-  config: FleetConfig;
-  store: FleetStore;
-  connection: ConnectionOptions;
-  logger: Logger;
-  /** Per-request timeout for sinks. */
-  timeoutMs?: number;
-  /** Resolves notify URL host names (tests give their own); the system resolver when absent. */
-  resolve?: Resolver;
-  /** SMTP transport; made from FLEET_SMTP_URL when absent. */
-  mailer?: Transporter;
-}
-
-/** The job's own sinks plus the configured ones, each once. */
-export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
-  const { config } = deps;
-  const timeoutMs = deps.timeoutMs ?? 10_000;
-  // A submitter's URLs go through the address policy; the operator's FLEET_NOTIFY_* URLs are configuration.
-  const submitted: PostOptions = {
-    timeoutMs,
-    addressPolicy: { allow: config.notifyAllow, ...(deps.resolve ? { resolve: deps.resolve } : {}) },
-  };
-  const configured: PostOptions = { timeoutMs };
-  const sinks: Sink[] = [];
-  const add = (sink: Sink): void => {
-    if (!sinks.some((s) => s.key === sink.key)) sinks.push(sink);
-  };
-  for (const url of [job.notify.webhookUrl, job.notify.callbackUrl]) {
-    if (url) add(webhookSink(url, config.notifyWebhookSecret, submitted));
-  }
-  if (config.notifyWebhookUrl)
-    add(webhookSink(config.notifyWebhookUrl, config.notifyWebhookSecret, configured));
-  if (job.notify.slackUrl) add(slackSink(job.notify.slackUrl, submitted));
-  if (config.notifySlackUrl) add(slackSink(config.notifySlackUrl, configured));
-  if (job.notify.email?.length && deps.mailer) {
-    add(emailSink(deps.mailer, config.emailFrom ?? 'certfleet@localhost', job.notify.email));
-  }
-  return sinks;
-}
-
-/** Delivers one report to every sink not yet served; throws to retry those that failed transiently. */
-export async function processNotify(deps: NotifierDeps, bullJob: BullJob): Promise<{ delivered: string[] }> {
-  const { jobId, round, status } = parsePayload(JobName.Notify, bullJob.data);
-  const job = await deps.store.getJob(jobId);
-  if (!job) throw new UnrecoverableError(`job ${jobId} is gone`);
-  const report = { job, round, status, idempotencyKey: `${jobId}:${round}:${status}` };
-  const delivered: string[] = [];
-  const transient: string[] = [];
-  if (job.notify.email?.length && !deps.mailer) {
-    await deps.store.audit({
-      actor: 'notifier',
-      action: 'notify.refused',
-      jobId,
-      detail: { sink: 'email', round, status, reason: 'no FLEET_SMTP_URL is configured' },
-    });
-  }
-  for (const sink of sinksFor(job, deps)) {
-    const deliveryKey = `${round}:${status}:${sink.key}`;
-    if (await deps.store.isDelivered(jobId, deliveryKey)) continue;
-    const attempt = bullJob.attemptsMade + 1;
-    try {
-      await sink.deliver(report);
-      await deps.store.markDelivered(jobId, deliveryKey);
-      await deps.store.countMetric(`notify:${sink.kind}:delivered`);
-      await deps.store.audit({
-        actor: 'notifier',
-        action: 'notify.delivered',
-        jobId,
-        detail: { sink: sink.kind, target: sink.target, round, status, attempt },
-      });
-      delivered.push(sink.key);
-    } catch (err) {
-      const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), false);
-      const attemptsLeft = attempt < (bullJob.opts.attempts ?? 1);
-      const result = failure.permanent ? 'refused' : attemptsLeft ? 'retrying' : 'failed';
-      await deps.store.countMetric(`notify:${sink.kind}:${result}`);
-      await deps.store.audit({
-        actor: 'notifier',
-        action: failure.permanent ? 'notify.refused' : 'notify.failed',
-        jobId,
-        detail: {
-          sink: sink.kind,
-          target: sink.target,
-          round,
-          status,
-          reason: failure.message,
-          attempt,
-          attemptsLeft,
-        },
-      });
-      deps.logger.warn(
-        { jobId, sink: sink.kind, permanent: failure.permanent, attemptsLeft },
-        failure.message,
-      );
-      if (failure.permanent) await deps.store.markDelivered(jobId, deliveryKey);
-      else transient.push(failure.message);
-    }
-  }
-  if (transient.length > 0) throw new Error(`delivery will be retried: ${transient.join('; ')}`);
-  return { delivered };
-}
+import { processNotify, type NotifierDeps } from './notify.js';
 
 export interface FleetNotifier {
   worker: Worker;
+  /** Starts taking work. */
+  start(): void;
   close(): Promise<void>;
 }
 
@@ -119,18 +15,26 @@ export function createMailer(smtpUrl: string): Transporter {
   return nodemailer.createTransport(smtpUrl);
 }
 
+/** Builds the notify worker; `start()` (called by start.ts) runs it. */
 export function createNotifier(deps: NotifierDeps): FleetNotifier {
   const mailer = deps.mailer ?? (deps.config.smtpUrl ? createMailer(deps.config.smtpUrl) : undefined);
   const withMailer: NotifierDeps = { ...deps, ...(mailer ? { mailer } : {}) };
-  const worker = new Worker(QueueName.Notify, (job) => processNotify(withMailer, job), {
-    connection: deps.connection,
-    prefix: keyPrefix(deps.config.prefix),
-    concurrency: 8,
-    lockDuration: deps.config.lockDurationMs,
-  });
-  worker.on('error', (err) => deps.logger.error({ err: err.message }, 'notifier error'));
+  const { notify: worker } = createJobWorkers(
+    [JobName.Notify],
+    { [JobName.Notify]: (run) => processNotify(withMailer, run) },
+    {
+      connection: deps.connection,
+      prefix: deps.config.prefix,
+      settings: { [JobName.Notify]: { concurrency: 8, lockDuration: deps.config.lockDurationMs } },
+    },
+  );
+  const onError = (err: Error): void => deps.logger.error({ err: err.message }, 'notifier error');
+  worker.on('error', onError);
   return {
     worker,
+    start() {
+      startJobWorkers([worker], onError);
+    },
     async close() {
       await worker.close();
       mailer?.close();

@@ -1,5 +1,7 @@
-export { createMailer, createNotifier, processNotify, sinksFor } from './app.js';
-export type { FleetNotifier, NotifierDeps } from './app.js';
+export { createMailer, createNotifier } from './app.js';
+export type { FleetNotifier } from './app.js';
+export { processNotify, sinksFor } from './notify.js';
+export type { NotifierDeps } from './notify.js';
 export { DeliveryError, emailSink, reportBody, reportText, slackSink, webhookSink } from './sinks.js';
 export type { Report, Sink } from './sinks.js';
 export { startNotifier } from './start.js';

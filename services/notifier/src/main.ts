@@ -1,4 +1,4 @@
-import { runMain } from '@certfleet/config';
+import { runMain } from '@certfleet/runtime';
 import { startNotifier } from './start.js';
 
 await runMain('notifier', async (config, logger) => {

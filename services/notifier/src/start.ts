@@ -1,4 +1,5 @@
-import type { FleetConfig, Running } from '@certfleet/config';
+import type { FleetConfig } from '@certfleet/config';
+import type { Running } from '@certfleet/runtime';
 import { createRedis } from '@certfleet/jobs';
 import { FleetStore } from '@certfleet/store';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ export async function startNotifier(config: FleetConfig, logger: Logger): Promis
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
   const store = new FleetStore(redis, { prefix: config.prefix });
   const notifier = createNotifier({ config, store, connection: redis, logger });
+  notifier.start();
   return {
     notifier,
     async close() {

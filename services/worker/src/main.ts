@@ -1,4 +1,4 @@
-import { runMain } from '@certfleet/config';
+import { runMain } from '@certfleet/runtime';
 import { startWorker } from './start.js';
 
 await runMain('worker', async (config, logger) => {

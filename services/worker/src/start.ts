@@ -1,7 +1,9 @@
-import type { FleetConfig, Running } from '@certfleet/config';
-import { inventoryChannel, openCore } from '@certfleet/jobs';
+import type { FleetConfig } from '@certfleet/config';
+import type { Running } from '@certfleet/runtime';
+import { inventoryChannel } from '@certfleet/jobs';
+import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
-import { createWorkers, type FleetWorkers } from './app.js';
+import { createWorkers, type FleetWorkers } from './workers.js';
 
 export interface RunningWorker extends Running {
   workers: FleetWorkers;
@@ -26,6 +28,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
         logger.error(`reload refused, the old inventory stays in force: ${err.message}`),
       );
   };
+  workers.start();
   process.on('SIGHUP', onHup);
   const subscriber = redis.duplicate();
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));

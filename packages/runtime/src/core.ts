@@ -1,9 +1,10 @@
-import { StartError, type FleetConfig } from '@certfleet/config';
-import { InventoryHolder } from '@certfleet/inventory';
+import type { FleetConfig } from '@certfleet/config';
+import { InventoryError, InventoryHolder } from '@certfleet/inventory';
 import { FleetStore } from '@certfleet/store';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createRedis, FleetQueues } from './index.js';
+import { createRedis, FleetQueues, JobName } from '@certfleet/jobs';
+import { refuseOn, StartError } from './start-error.js';
 
 /** What the api and the worker both open: Redis, the store, the queues and the inventory. */
 export interface FleetCore {
@@ -16,8 +17,10 @@ export interface FleetCore {
 
 /** Opens the shared parts of a process that seals or opens secrets. */
 export async function openCore(config: FleetConfig, logger: Logger): Promise<FleetCore> {
-  if (!config.masterKey) throw new StartError('FLEET_MASTER_KEY: is required');
-  const inventory = await InventoryHolder.open(config.inventoryPath);
+  if (!config.masterKey) throw new StartError('config_missing', 'FLEET_MASTER_KEY: is required');
+  const inventory = await InventoryHolder.open(config.inventoryPath).catch(
+    refuseOn('inventory_invalid', InventoryError),
+  );
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis'));
   const store = new FleetStore(redis, {
@@ -27,8 +30,7 @@ export async function openCore(config: FleetConfig, logger: Logger): Promise<Fle
   });
   const queues = new FleetQueues(redis, {
     prefix: config.prefix,
-    attempts: config.retryAttempts,
-    backoffMs: config.retryBackoffMs,
+    retry: { [JobName.InstallTarget]: { attempts: config.retryAttempts, backoffMs: config.retryBackoffMs } },
     onError: (err) => logger.warn({ err: err.message }, 'queue'),
   });
   return {

@@ -1,40 +1,11 @@
-import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfig, type FleetConfig, type LoadConfigOptions } from './index.js';
+import { ConfigError, loadConfig, type FleetConfig, type LoadConfigOptions } from '@certfleet/config';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.js';
+import { StartError } from './start-error.js';
 
-/** Paths pino removes from every log line: no secret reaches a log. */
-export const REDACT_PATHS = [
-  'password',
-  'pfx',
-  'privateKey',
-  '*.password',
-  '*.pfx',
-  '*.privateKey',
-  '*.*.password',
-  '*.*.pfx',
-  'req.headers.authorization',
-  'req.headers["x-certfleet-signature"]',
-  'headers.authorization',
-];
-
-export function createLogger(config: Pick<FleetConfig, 'logLevel'>, name: string): Logger {
-  return pino({
-    name,
-    level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
-}
-
+/** What a started service hands back: closing it stops the process's work. */
 export interface Running {
   close(): Promise<void>;
-}
-
-/** A start-up failure whose message is one line for the operator. */
-export class StartError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartError';
-    Object.setPrototypeOf(this, StartError.prototype);
-  }
 }
 
 /**
@@ -63,9 +34,13 @@ export async function runMain(
   try {
     running = await start(config, logger);
   } catch (err) {
-    const known = err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error';
-    process.stderr.write(`${who}: ${known ? (err as Error).message : String(err)}\n`);
-    if (!known) logger.error({ err }, 'start failed');
+    // A refusal is one line for the operator; anything else is a bug: its stack, and a log entry.
+    if (err instanceof StartError || err instanceof ConfigError) {
+      process.stderr.write(`${who}: ${err.message}\n`);
+    } else {
+      process.stderr.write(`${who}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      logger.error({ err }, 'start failed');
+    }
     process.exit(1);
   }
   let stopping = false;

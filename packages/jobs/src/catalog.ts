@@ -1,0 +1,107 @@
+/**
+ * The job catalog: one entry per job name with its queue, payload schema, job id,
+ * retry policy and retention. Everything that enqueues or serves a job reads it here.
+ * Payloads carry ids only: key material stays sealed in the store.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+
+/** Every job certfleet runs. */
+export const JobName = {
+  Install: 'install',
+  InstallTarget: 'install-target',
+  Notify: 'notify',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+/** One queue per job name. */
+export const QueueName = JobName;
+export type QueueName = JobName;
+
+const JobId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+const Round = Type.Integer({ minimum: 1 });
+
+export const InstallPayload = Type.Object({ jobId: JobId, round: Round });
+export const InstallTargetPayload = Type.Object({
+  jobId: JobId,
+  round: Round,
+  /** `<environment>/<front-end>` */
+  targetId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}$' }),
+});
+export const NotifyPayload = Type.Object({ jobId: JobId, round: Round, status: Type.String() });
+
+export type InstallPayload = Static<typeof InstallPayload>;
+export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
+export type NotifyPayload = Static<typeof NotifyPayload>;
+
+/** How often a job runs and how long it waits between runs. */
+export interface RetryPolicy {
+  /** Runs in all, the first included. */
+  attempts: number;
+  /** Base delay of the exponential backoff. */
+  backoffMs: number;
+  /** Share of the delay drawn at random, so retries of many jobs spread out. */
+  jitter?: number;
+}
+
+/** One job's definition. */
+export interface JobEntry<S extends TSchema> {
+  queue: QueueName;
+  payload: S;
+  /** Deterministic ids make a repeated enqueue of the same work a no-op. */
+  id(payload: Static<S>): string;
+  retry: RetryPolicy;
+  /** Seconds a finished job (completed or failed) stays visible on its queue. */
+  retentionS: number;
+}
+
+const WEEK_S = 7 * 24 * 3600;
+
+/** Deterministic id of a round's parent job. */
+export function installJobId(jobId: string, round: number): string {
+  return `${jobId}-r${round}`;
+}
+
+/** Deterministic id of one target's job in a round. */
+export function targetJobId(jobId: string, round: number, targetId: string): string {
+  return `${jobId}-r${round}-${targetId.replace('/', '--')}`;
+}
+
+/** Deterministic id of one report: once per job, round and status. */
+export function notifyJobId(jobId: string, round: number, status: string): string {
+  return `${jobId}-r${round}-${status}`;
+}
+
+/** Each job name's payload schema; a job name without one does not compile. */
+interface PayloadSchemas {
+  [JobName.Install]: typeof InstallPayload;
+  [JobName.InstallTarget]: typeof InstallTargetPayload;
+  [JobName.Notify]: typeof NotifyPayload;
+}
+
+/** The payload type of a job name. */
+export type PayloadOf<N extends JobName> = Static<PayloadSchemas[N]>;
+
+/** The catalog itself; FLEET_RETRY_* override the install-target policy (`FleetQueues`). */
+export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
+  [JobName.Install]: {
+    queue: QueueName.Install,
+    payload: InstallPayload,
+    id: (p) => installJobId(p.jobId, p.round),
+    retry: { attempts: 5, backoffMs: 1000 },
+    retentionS: WEEK_S,
+  },
+  [JobName.InstallTarget]: {
+    queue: QueueName.InstallTarget,
+    payload: InstallTargetPayload,
+    id: (p) => targetJobId(p.jobId, p.round, p.targetId),
+    retry: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
+    retentionS: WEEK_S,
+  },
+  [JobName.Notify]: {
+    queue: QueueName.Notify,
+    payload: NotifyPayload,
+    id: (p) => notifyJobId(p.jobId, p.round, p.status),
+    retry: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
+    retentionS: WEEK_S,
+  },
+};

@@ -1,0 +1,110 @@
+import type { FleetConfig, Resolver } from '@certfleet/config';
+import type { JobRun } from '@certfleet/jobs';
+import type { FleetStore, Job } from '@certfleet/store';
+import { UnrecoverableError, type ConnectionOptions } from 'bullmq';
+import type { Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import { DeliveryError, emailSink, slackSink, webhookSink, type PostOptions, type Sink } from './sinks.js';
+
+export interface NotifierDeps {
+  config: FleetConfig;
+  store: FleetStore;
+  connection: ConnectionOptions;
+  logger: Logger;
+  /** Per-request timeout for sinks. */
+  timeoutMs?: number;
+  /** Resolves notify URL host names (tests give their own); the system resolver when absent. */
+  resolve?: Resolver;
+  /** SMTP transport; made from FLEET_SMTP_URL when absent. */
+  mailer?: Transporter;
+}
+
+/** The job's own sinks plus the configured ones, each once. */
+export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
+  const { config } = deps;
+  const timeoutMs = deps.timeoutMs ?? 10_000;
+  // A submitter's URLs go through the address policy; the operator's FLEET_NOTIFY_* URLs are configuration.
+  const submitted: PostOptions = {
+    timeoutMs,
+    addressPolicy: { allow: config.notifyAllow, ...(deps.resolve ? { resolve: deps.resolve } : {}) },
+  };
+  const configured: PostOptions = { timeoutMs };
+  const sinks: Sink[] = [];
+  const add = (sink: Sink): void => {
+    if (!sinks.some((s) => s.key === sink.key)) sinks.push(sink);
+  };
+  for (const url of [job.notify.webhookUrl, job.notify.callbackUrl]) {
+    if (url) add(webhookSink(url, config.notifyWebhookSecret, submitted));
+  }
+  if (config.notifyWebhookUrl)
+    add(webhookSink(config.notifyWebhookUrl, config.notifyWebhookSecret, configured));
+  if (job.notify.slackUrl) add(slackSink(job.notify.slackUrl, submitted));
+  if (config.notifySlackUrl) add(slackSink(config.notifySlackUrl, configured));
+  if (job.notify.email?.length && deps.mailer) {
+    add(emailSink(deps.mailer, config.emailFrom ?? 'certfleet@localhost', job.notify.email));
+  }
+  return sinks;
+}
+
+/** Delivers one report to every sink not yet served; throws to retry those that failed transiently. */
+export async function processNotify(
+  deps: NotifierDeps,
+  { payload: { jobId, round, status }, attempt, maxAttempts }: JobRun<'notify'>,
+): Promise<{ delivered: string[] }> {
+  const job = await deps.store.getJob(jobId);
+  if (!job) throw new UnrecoverableError(`job ${jobId} is gone`);
+  const report = { job, round, status, idempotencyKey: `${jobId}:${round}:${status}` };
+  const delivered: string[] = [];
+  const transient: string[] = [];
+  if (job.notify.email?.length && !deps.mailer) {
+    await deps.store.audit({
+      actor: 'notifier',
+      action: 'notify.refused',
+      jobId,
+      detail: { sink: 'email', round, status, reason: 'no FLEET_SMTP_URL is configured' },
+    });
+  }
+  for (const sink of sinksFor(job, deps)) {
+    const deliveryKey = `${round}:${status}:${sink.key}`;
+    if (await deps.store.isDelivered(jobId, deliveryKey)) continue;
+    try {
+      await sink.deliver(report);
+      await deps.store.markDelivered(jobId, deliveryKey);
+      await deps.store.countMetric(`notify:${sink.kind}:delivered`);
+      await deps.store.audit({
+        actor: 'notifier',
+        action: 'notify.delivered',
+        jobId,
+        detail: { sink: sink.kind, target: sink.target, round, status, attempt },
+      });
+      delivered.push(sink.key);
+    } catch (err) {
+      const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), false);
+      const attemptsLeft = attempt < maxAttempts;
+      const result = failure.permanent ? 'refused' : attemptsLeft ? 'retrying' : 'failed';
+      await deps.store.countMetric(`notify:${sink.kind}:${result}`);
+      await deps.store.audit({
+        actor: 'notifier',
+        action: failure.permanent ? 'notify.refused' : 'notify.failed',
+        jobId,
+        detail: {
+          sink: sink.kind,
+          target: sink.target,
+          round,
+          status,
+          reason: failure.message,
+          attempt,
+          attemptsLeft,
+        },
+      });
+      deps.logger.warn(
+        { jobId, sink: sink.kind, permanent: failure.permanent, attemptsLeft },
+        failure.message,
+      );
+      if (failure.permanent) await deps.store.markDelivered(jobId, deliveryKey);
+      else transient.push(failure.message);
+    }
+  }
+  if (transient.length > 0) throw new Error(`delivery will be retried: ${transient.join('; ')}`);
+  return { delivered };
+}

@@ -1,0 +1,197 @@
+import { readFile } from 'node:fs/promises';
+import { findEnvironment } from '@certfleet/inventory';
+import type { JobRun } from '@certfleet/jobs';
+import { installOnHost, TargetError, type InstallResult, type SessionPool } from '@certfleet/ssh';
+import type { JobRecord, TargetErrorInfo, TargetRecord } from '@certfleet/store';
+import { UnrecoverableError } from 'bullmq';
+import type { HostLanes } from './host-lanes.js';
+import type { HostLocks } from './host-lock.js';
+import { now, type WorkerDeps } from './worker-deps.js';
+
+interface Failure extends TargetErrorInfo {
+  permanent: boolean;
+}
+
+function classify(err: unknown): Failure {
+  if (err instanceof TargetError) return { code: err.code, message: err.message, permanent: err.permanent };
+  return {
+    code: 'remote_command_failed',
+    message: `unexpected error: ${err instanceof Error ? err.message : String(err)}`,
+    permanent: false,
+  };
+}
+
+/** What a worker process shares between its targets. */
+export interface TargetDeps extends WorkerDeps {
+  /** One install per host across every worker process. */
+  locks: HostLocks;
+  /** One install per host inside this process, in arrival order. */
+  lanes: HostLanes;
+  /** Linux connections kept open for the next target on the same host. */
+  pool: SessionPool;
+}
+
+/** Installs one target: the child job of the flow. */
+export async function processTarget(
+  deps: TargetDeps,
+  run: JobRun<'install-target'>,
+): Promise<InstallResult | { skipped: true }> {
+  const { jobId, round, targetId } = run.payload;
+  const where = await deps.store.getTarget(jobId, targetId);
+  if (!where) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
+  // This process's targets for one host queue here, in order, on one pooled connection.
+  return deps.lanes.run(`${where.host}:${where.port}`, async () => {
+    const [record, current] = await Promise.all([
+      deps.store.getRecord(jobId),
+      deps.store.getTarget(jobId, targetId),
+    ]);
+    if (!record || !current) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
+    // A repeated delivery (a worker died after writing the result) changes nothing.
+    if (current.status === 'installed' && current.round === round) return { skipped: true };
+
+    const lock = await deps.locks.tryAcquire(current.host, current.port);
+    if (!lock) {
+      // Another worker process is on this host: wait our turn without spending an attempt.
+      return run.postpone(Date.now() + 250 + Math.floor(Math.random() * 750));
+    }
+    try {
+      return await installTarget(deps, run, record, current);
+    } finally {
+      await lock.release();
+    }
+  });
+}
+
+async function installTarget(
+  deps: TargetDeps,
+  { attempt, maxAttempts, payload: { round } }: JobRun<'install-target'>,
+  record: JobRecord,
+  current: TargetRecord,
+): Promise<InstallResult> {
+  const jobId = record.id;
+  const targetId = current.id;
+
+  let target: TargetRecord = {
+    ...current,
+    status: 'running',
+    attempts: current.round === round ? current.attempts + 1 : 1,
+    round,
+    error: null,
+    finishedAt: null,
+  };
+  await Promise.all([
+    deps.store.transition(jobId, ['queued'], 'running'),
+    deps.store.putTarget(jobId, target),
+  ]);
+  const log = deps.logger.child({ jobId, targetId, attempt });
+  const started = process.hrtime.bigint();
+
+  try {
+    const env = findEnvironment(deps.inventory(), target.environment);
+    const fe = env?.frontEnds.find((f) => f.name === target.frontEnd);
+    if (!env || !fe || fe.host !== target.host || fe.port !== target.port) {
+      throw new TargetError(
+        'inventory_changed',
+        `${targetId} is no longer ${target.host}:${target.port} in the inventory; submit the job again`,
+      );
+    }
+    const secret = await deps.store.openSecret(jobId);
+    if (!secret) {
+      throw new TargetError(
+        'secret_expired',
+        `the sealed certificate of job ${jobId} is gone; submit it again`,
+      );
+    }
+    let privateKey: Buffer;
+    try {
+      privateKey = await readFile(fe.privateKeyPath);
+    } catch {
+      throw new TargetError(
+        'auth_failed',
+        `cannot read the SSH private key ${fe.privateKeyPath}; check privateKeyPath in the inventory`,
+      );
+    }
+    const result = await installOnHost(
+      {
+        host: fe.host,
+        port: fe.port,
+        username: fe.username,
+        privateKey,
+        hostKey: fe.hostKey,
+        readyTimeoutMs: deps.config.sshConnectTimeoutMs,
+        commandTimeoutMs: deps.config.sshStepTimeoutMs,
+      },
+      env.platform,
+      {
+        installDir: env.installDir,
+        name: record.name,
+        pfx: secret.pfx,
+        caCertificates: secret.caChain,
+        ...(env.owner ? { owner: env.owner } : {}),
+        ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
+        ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
+        password: secret.password,
+      },
+      env.platform === 'linux' ? deps.pool : undefined,
+    );
+    if (result.sha256 !== record.pfxSha256) {
+      throw new TargetError(
+        'hash_mismatch',
+        `${targetId} holds a file whose SHA-256 differs from the job's; the job retries it`,
+      );
+    }
+    target = {
+      ...target,
+      status: 'installed',
+      path: result.path,
+      sha256: result.sha256,
+      unchanged: result.unchanged,
+      error: null,
+      finishedAt: now(),
+      ...(result.thumbprint ? { thumbprint: result.thumbprint } : {}),
+      ...(result.store ? { store: result.store } : {}),
+      ...(result.keyProvider ? { keyProvider: result.keyProvider } : {}),
+      ...(result.kept ? { kept: result.kept } : {}),
+    };
+    await Promise.all([
+      deps.store.putTarget(jobId, target),
+      deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9),
+      deps.store.audit({
+        actor: 'worker',
+        action: 'target.installed',
+        jobId,
+        detail: {
+          target: targetId,
+          path: result.path,
+          unchanged: result.unchanged,
+          attempt,
+          ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
+        },
+      }),
+    ]);
+    log.info({ path: result.path, unchanged: result.unchanged }, 'target installed');
+    return result;
+  } catch (err) {
+    const failure = classify(err);
+    const final = failure.permanent || attempt >= maxAttempts;
+    target = {
+      ...target,
+      status: final ? 'failed' : 'pending',
+      error: { code: failure.code, message: failure.message },
+      finishedAt: final ? now() : null,
+    };
+    await deps.store.putTarget(jobId, target);
+    log.warn({ code: failure.code, final }, failure.message);
+    if (final) {
+      await deps.store.countMetric(`failures:${failure.code}`);
+      await deps.store.audit({
+        actor: 'worker',
+        action: 'target.failed',
+        jobId,
+        detail: { target: targetId, code: failure.code, message: failure.message, attempt },
+      });
+    }
+    if (failure.permanent) throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+    throw new Error(`${failure.code}: ${failure.message}`, { cause: err });
+  }
+}

@@ -1,0 +1,77 @@
+import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
+import { SessionPool } from '@certfleet/ssh';
+import type { Worker } from 'bullmq';
+import { processInstall } from './finish-job.js';
+import { HostLanes } from './host-lanes.js';
+import { HostLocks } from './host-lock.js';
+import { processTarget, type TargetDeps } from './install-target.js';
+import type { WorkerDeps } from './worker-deps.js';
+
+export interface FleetWorkers {
+  install: Worker;
+  installTarget: Worker;
+  /** The Linux connection pool (its `stats` show handshakes saved). */
+  pool: SessionPool;
+  /** Starts taking work. */
+  start(): void;
+  /** Stops taking work and waits for running targets up to the deadline; what is left is handed back. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** Builds the install and install-target workers; `start()` (called by start.ts) runs them. */
+export function createWorkers(deps: WorkerDeps): FleetWorkers {
+  const common = {
+    lockDuration: deps.config.lockDurationMs,
+    stalledInterval: Math.max(1000, Math.floor(deps.config.lockDurationMs / 2)),
+    maxStalledCount: 5,
+  };
+  const targetDeps: TargetDeps = {
+    ...deps,
+    locks: new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs),
+    lanes: new HostLanes(),
+    pool: new SessionPool(),
+  };
+  const { install, 'install-target': installTarget } = createJobWorkers(
+    [JobName.Install, JobName.InstallTarget],
+    {
+      [JobName.Install]: (run) => processInstall(deps, run),
+      [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
+    },
+    {
+      connection: deps.connection,
+      prefix: deps.config.prefix,
+      settings: {
+        [JobName.Install]: { ...common, concurrency: 4 },
+        [JobName.InstallTarget]: { ...common, concurrency: deps.config.concurrency },
+      },
+    },
+  );
+  for (const w of [install, installTarget]) {
+    w.on('error', (err) => deps.logger.error({ err: err.message }, 'worker error'));
+  }
+  return {
+    install,
+    installTarget,
+    pool: targetDeps.pool,
+    start() {
+      startJobWorkers([install, installTarget], (err) =>
+        deps.logger.error({ err: err.message }, 'worker error'),
+      );
+    },
+    async close(deadlineMs = deps.config.shutdownTimeoutMs) {
+      const graceful = Promise.all([installTarget.close(), install.close()]);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), deadlineMs);
+      });
+      const outcome = await Promise.race([graceful.then(() => 'done' as const), deadline]);
+      clearTimeout(timer);
+      if (outcome === 'deadline') {
+        // Targets still running keep their BullMQ lock until it expires; then another worker takes them over.
+        deps.logger.warn({ deadlineMs }, 'shutdown deadline passed; running targets are handed back');
+      }
+      // idle connections now; one still in use is closed when its target hands it back
+      await targetDeps.pool.close();
+    },
+  };
+}
