@@ -31,6 +31,7 @@ export {
 export { RemoteFs, type RemoteEntry } from './remote-fs.js';
 export { SessionPool, type SessionPoolOptions } from './session-pool.js';
 export { shQuote } from './shell-quote.js';
+export { sshTargetFor, type FrontEndLogin, type SshTimeouts } from './ssh-target.js';
 export {
   SshSession,
   withSshSession,

@@ -1,7 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { findEnvironment } from '@certfleet/inventory';
 import type { JobRun } from '@certfleet/jobs';
-import { installOnHost, TargetError, type InstallResult, type SessionPool } from '@certfleet/ssh';
+import {
+  installOnHost,
+  sshTargetFor,
+  TargetError,
+  type InstallResult,
+  type SessionPool,
+} from '@certfleet/ssh';
 import type { JobRecord, TargetErrorInfo, TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import type { HostLanes } from './host-lanes.js';
@@ -102,25 +107,12 @@ async function installTarget(
         `the sealed certificate of job ${jobId} is gone; submit it again`,
       );
     }
-    let privateKey: Buffer;
-    try {
-      privateKey = await readFile(fe.privateKeyPath);
-    } catch {
-      throw new TargetError(
-        'auth_failed',
-        `cannot read the SSH private key ${fe.privateKeyPath}; check privateKeyPath in the inventory`,
-      );
-    }
+    const login = await sshTargetFor(fe, {
+      readyTimeoutMs: deps.config.sshConnectTimeoutMs,
+      commandTimeoutMs: deps.config.sshStepTimeoutMs,
+    });
     const result = await installOnHost(
-      {
-        host: fe.host,
-        port: fe.port,
-        username: fe.username,
-        privateKey,
-        hostKey: fe.hostKey,
-        readyTimeoutMs: deps.config.sshConnectTimeoutMs,
-        commandTimeoutMs: deps.config.sshStepTimeoutMs,
-      },
+      login,
       env.platform,
       {
         installDir: env.installDir,

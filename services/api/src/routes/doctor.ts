@@ -1,8 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { readFile } from 'node:fs/promises';
 import { findEnvironment, type Environment, type FrontEnd } from '@certfleet/inventory';
-import { diagnoseFrontEnd, type HostDiagnosis } from '@certfleet/ssh';
+import {
+  diagnoseFrontEnd,
+  sshTargetFor,
+  TargetError,
+  type HostDiagnosis,
+  type SshTarget,
+} from '@certfleet/ssh';
 import { Type } from 'typebox';
 import type { ApiDeps } from '../app.js';
 import { notFound } from '../errors.js';
@@ -31,37 +36,21 @@ const DoctorReport = Type.Object({
 });
 
 async function diagnose(deps: ApiDeps, env: Environment, fe: FrontEnd): Promise<HostDiagnosis> {
-  let privateKey: Buffer;
+  let target: SshTarget;
   try {
-    privateKey = await readFile(fe.privateKeyPath);
-  } catch {
-    return {
-      ok: false,
-      checks: [
-        {
-          check: 'login',
-          ok: false,
-          detail: `cannot read the SSH private key ${fe.privateKeyPath}; check privateKeyPath in the inventory`,
-        },
-      ],
-    };
-  }
-  return diagnoseFrontEnd(
-    {
-      host: fe.host,
-      port: fe.port,
-      username: fe.username,
-      privateKey,
-      hostKey: fe.hostKey,
+    target = await sshTargetFor(fe, {
       readyTimeoutMs: deps.config.sshConnectTimeoutMs,
       commandTimeoutMs: deps.config.sshStepTimeoutMs,
-    },
-    {
-      platform: env.platform,
-      installDir: env.installDir,
-      ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
-    },
-  );
+    });
+  } catch (error) {
+    if (!(error instanceof TargetError)) throw error;
+    return { ok: false, checks: [{ check: 'login', ok: false, detail: error.message }] };
+  }
+  return diagnoseFrontEnd(target, {
+    platform: env.platform,
+    installDir: env.installDir,
+    ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
+  });
 }
 
 /** `POST /v1/environments/:env/doctor`: checks every front-end of an environment, changing nothing. */
