@@ -50,6 +50,9 @@ function host(i: number): FleetHost {
   return fleet.hosts[i]!;
 }
 
+/** A login whose shell is /bin/sh with no rc file, for commands a test cuts off. */
+const PLAIN_USER = 'certfleet-plain';
+
 function targetFor(h: FleetHost, overrides: Partial<SshTarget> = {}): SshTarget {
   return {
     host: h.address,
@@ -406,6 +409,11 @@ describe('SshSession', () => {
       expect((await session.exec('cat', { stdin: input })).stdout).toBe(input);
       expect(await session.exec('echo oops >&2; exit 3')).toEqual({ code: 3, stdout: '', stderr: 'oops\n' });
       await expectTargetError(session.run('exit 4', 'the test command'), 'remote_command_failed');
+    });
+    // A command cut off by its timeout: as a login with a plain /bin/sh, since cutting off
+    // root's bash while its ~/.bashrc runs `pyenv rehash` leaves pyenv's lock behind.
+    await ensureUser(PLAIN_USER);
+    await withSshSession(targetFor(host(1), { username: PLAIN_USER }), async (session) => {
       await expectTargetError(session.exec('sleep 5', { timeoutMs: 300 }), 'host_timeout');
     });
   });
