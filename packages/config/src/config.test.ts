@@ -76,6 +76,9 @@ describe('loadConfig', () => {
   it('accepts Redis Sentinel URLs', () => {
     const url = 'redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster?db=2';
     expect(loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: url }).redisUrl).toBe(url);
+    expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: 'redis+sentinel://:%ZZ@h:1/main' })).toThrow(
+      ConfigError,
+    );
     expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: 'redis+sentinel://h:1' })).toThrow(
       /^REDIS_URL: /,
     );

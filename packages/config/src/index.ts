@@ -2,6 +2,7 @@
  * certfleet's configuration: every environment variable of API.md, parsed and
  * validated in one function so that a bad value stops the start with one line.
  */
+import { isRedisUrl } from '@certfleet/jobs';
 import { parseCidrList, type Cidr } from './notify-policy.js';
 
 export class ConfigError extends Error {
@@ -132,7 +133,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 function redisUrl(env: Env): string {
   const raw = text(env, 'REDIS_URL');
   if (raw === undefined) return 'redis://127.0.0.1:6379';
-  if (/^rediss?\+sentinel:\/\/(?:[^@/]*@)?[^/?#]+\/[^/?#]+(?:\?.*)?$/.test(raw)) return raw;
+  if (/^rediss?\+/.test(raw)) {
+    if (isRedisUrl(raw)) return raw;
+    throw new ConfigError(
+      'REDIS_URL',
+      'must be redis+sentinel://[:password@]host:port[,host:port…]/<master name>[?db=N] (percent-encode special characters)',
+    );
+  }
   return url(env, 'REDIS_URL', ['redis:', 'rediss:'])!;
 }
 

@@ -64,4 +64,17 @@ describe('parseRedisUrl', () => {
       expect(isRedisUrl(url), url).toBe(false);
     }
   });
+
+  it('refuses, without throwing, a Sentinel URL with bad percent-encoding, a port that is no port or a bad db', () => {
+    for (const url of [
+      'redis+sentinel://:%ZZ@s1:26379/main',
+      'redis+sentinel://s1:26379/ma%E0in',
+      'redis+sentinel://s1:abc/main',
+      'redis+sentinel://s1:70000/main',
+      'redis+sentinel://s1:26379/main?db=x',
+    ]) {
+      expect(parseRedisUrl(url), url).toBeUndefined();
+      expect(isRedisUrl(url), url).toBe(false);
+    }
+  });
 });

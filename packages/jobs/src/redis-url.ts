@@ -27,11 +27,23 @@ const SERVER = /^[^\s]+$/;
 const SENTINEL = /^(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/([^/?#]+)(?:\?(.*))?$/;
 const SENTINEL_PORT = 26379;
 
-function node(hostPort: string, defaultPort: number): RedisNode {
+/** `host[:port]`; undefined when the port is not a TCP port. */
+function node(hostPort: string, defaultPort: number): RedisNode | undefined {
   const at = hostPort.lastIndexOf(':');
-  return at > 0
-    ? { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) }
-    : { host: hostPort, port: defaultPort };
+  if (at <= 0) return { host: hostPort, port: defaultPort };
+  const port = Number(hostPort.slice(at + 1));
+  return Number.isInteger(port) && port > 0 && port < 65536
+    ? { host: hostPort.slice(0, at), port }
+    : undefined;
+}
+
+/** decodeURIComponent that answers undefined for bad percent-encoding instead of throwing. */
+function decoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** One reader per topology after the `+`; a new form (e.g. `cluster`) is one more entry. */
@@ -41,13 +53,18 @@ const TOPOLOGIES: Record<string, (rest: string, tls: boolean) => RedisTarget | u
     if (!m) return undefined;
     const [, username, password, hosts, name, query] = m;
     const db = new URLSearchParams(query ?? '').get('db');
+    const sentinels = hosts!.split(',').map((h) => node(h, SENTINEL_PORT));
+    const [master, user, secret] = [name!, username, password].map((t) => (t ? decoded(t) : ''));
+    if (sentinels.some((n) => n === undefined) || master === undefined || user === undefined)
+      return undefined;
+    if (secret === undefined || (db !== null && !/^[0-9]{1,2}$/.test(db))) return undefined;
     return {
       kind: 'sentinel',
       tls,
-      sentinels: hosts!.split(',').map((h) => node(h, SENTINEL_PORT)),
-      name: decodeURIComponent(name!),
-      ...(username ? { username: decodeURIComponent(username) } : {}),
-      ...(password ? { password: decodeURIComponent(password) } : {}),
+      sentinels: sentinels as RedisNode[],
+      name: master,
+      ...(user ? { username: user } : {}),
+      ...(secret ? { password: secret } : {}),
       ...(db ? { db: Number(db) } : {}),
     };
   },
