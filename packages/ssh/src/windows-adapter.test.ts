@@ -203,6 +203,12 @@ describe('interpretScriptResult', () => {
     expect(elsewhere).toThrow(/certfleet bug/);
   });
 
+  it('redacts the password both as it is and as the base64 of its stdin line', () => {
+    const password = 'pä$$ "w"';
+    const line = Buffer.from(password, 'utf8').toString('base64');
+    expect(redact(`got ${password} and ${line}`, password)).toBe('got [password] and [password]');
+  });
+
   it('redacts nothing when there is no password', () => {
     expect(redact('text', undefined)).toBe('text');
     expect(redact('text', '')).toBe('text');

@@ -134,7 +134,10 @@ async function ensureDirectory(fs: RemoteFs, ctx: HostContext, sftpDir: string):
 
 /** `text` with every occurrence of the password replaced; messages quote the host's words. */
 export function redact(text: string, password: string | undefined): string {
-  return password ? text.split(password).join('[password]') : text;
+  if (!password) return text;
+  // the password travels base64-encoded on its stdin line: neither form may be quoted back
+  const base64 = Buffer.from(password, 'utf8').toString('base64');
+  return text.split(password).join('[password]').split(base64).join('[password]');
 }
 
 function excerpt(text: string): string {
