@@ -30,7 +30,10 @@ export function discardRest(
     };
     const onData = (chunk: Buffer): void => {
       seen += chunk.length;
-      if (seen > capBytes) done();
+      if (seen <= capBytes) return;
+      // past the cap nothing more is read: the answer goes out without waiting for the rest
+      done();
+      request.pause();
     };
     const timer = setTimeout(done, timeoutMs);
     request.on('data', onData);

@@ -21,7 +21,7 @@ function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer
     const finish = (err?: Error): void => {
       payload.off('data', onData);
       payload.off('end', onEnd);
-      payload.off('error', finish);
+      payload.off('error', onError);
       if (err) reject(err);
       else resolve(Buffer.concat(chunks, length));
     };
@@ -35,9 +35,14 @@ function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer
       chunks.push(bytes);
     };
     const onEnd = (): void => finish();
+    const onError = (): void =>
+      finish(
+        new ApiError(400, 'invalid_request', 'the request body was not received completely; send it again'),
+      );
     payload.on('data', onData);
     payload.on('end', onEnd);
-    payload.on('error', finish);
+    // a client that went away mid-upload is a 400 like any incomplete body, not a 500
+    payload.on('error', onError);
     payload.resume();
   });
 }
