@@ -340,7 +340,7 @@ function inspect(input: InspectInput, options: InspectOptions): InspectedPfx {
   };
   const normalize = needsRepair(repairs);
   if (normalize && input.normalize === false) throw repairRefusal(repairs, encryption, envelope.end);
-  const reencode = repairs.encryption || repairs.nullPassword || repairs.latin1.length > 0;
+  const reencode = needsRepair({ ...repairs, trailingZeros: 0 });
   const installPassword = password ?? '';
   const emptyPassword = emptyPasswordOf(contents, password);
 
