@@ -84,13 +84,18 @@ export function parseIdOutput(stdout: string): NumericOwner | undefined {
   return m === null ? undefined : { uid: Number(m[1]), gid: Number(m[2]) };
 }
 
+/** Names already looked up on a connection: a pooled one serves many installs on its host. */
+const looked = new WeakMap<SshSession, Map<string, NumericOwner>>();
+
 /**
  * The owner as numbers. A numeric owner needs nothing from the host; a name is looked up
- * with one command per host (which needs a login shell: an SFTP-only account cannot).
+ * with one command per connection (which needs a login shell: an SFTP-only account cannot).
  */
 async function resolveOwner(session: SshSession, owner: string): Promise<NumericOwner> {
   const numeric = parseNumericOwner(owner);
   if (numeric !== undefined) return numeric;
+  const known = looked.get(session)?.get(owner);
+  if (known !== undefined) return known;
   const quoted = shQuote(owner);
   const result = await session.exec(`id -u -- ${quoted} && id -g -- ${quoted}`);
   const ids = result.code === 0 && !result.signal ? parseIdOutput(result.stdout) : undefined;
@@ -104,6 +109,7 @@ async function resolveOwner(session: SshSession, owner: string): Promise<Numeric
         'uid:gid in the inventory.',
     );
   }
+  looked.set(session, (looked.get(session) ?? new Map<string, NumericOwner>()).set(owner, ids));
   return ids;
 }
 
