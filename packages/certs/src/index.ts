@@ -2,10 +2,4 @@ export { CertError, type CertErrorCode, type CertErrorData } from './cert-error.
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_ITERATIONS, inspectPfxSync } from './inspect.js';
 export { inspectPfx } from './inspect-thread.js';
 export { REENCODE_RECIPE } from './recipe.js';
-export type {
-  CertificateSummary,
-  InspectInput,
-  InspectOptions,
-  InspectedPfx,
-  PfxEncryption,
-} from './types.js';
+export type * from './types.js';

@@ -57,17 +57,17 @@ export interface JobEntry<S extends TSchema> {
 const WEEK_S = 7 * 24 * 3600;
 
 /** Deterministic id of a round's parent job. */
-export function installJobId(jobId: string, round: number): string {
+export function installJobId({ jobId, round }: InstallPayload): string {
   return `${jobId}-r${round}`;
 }
 
 /** Deterministic id of one target's job in a round. */
-export function targetJobId(jobId: string, round: number, targetId: string): string {
+export function targetJobId({ jobId, round, targetId }: InstallTargetPayload): string {
   return `${jobId}-r${round}-${targetId.replace('/', '--')}`;
 }
 
 /** Deterministic id of one report: once per job, round and status. */
-export function notifyJobId(jobId: string, round: number, status: string): string {
+export function notifyJobId({ jobId, round, status }: NotifyPayload): string {
   return `${jobId}-r${round}-${status}`;
 }
 
@@ -81,27 +81,29 @@ interface PayloadSchemas {
 /** The payload type of a job name. */
 export type PayloadOf<N extends JobName> = Static<PayloadSchemas[N]>;
 
+/** The retry policies the catalog names. */
+const RETRY = {
+  /** A round's parent job only plans and fans out: retried soon. */
+  round: { attempts: 5, backoffMs: 1000 },
+  /** One host: spread out, so that a fleet's retries do not land together. */
+  host: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
+  /** One report: receivers may be down for minutes. */
+  report: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
+} as const satisfies Record<string, RetryPolicy>;
+
+/** An entry on its job name's own queue, kept a week once finished. */
+function entry<S extends TSchema>(
+  queue: QueueName,
+  payload: S,
+  id: (payload: Static<S>) => string,
+  retry: RetryPolicy,
+): JobEntry<S> {
+  return { queue, payload, id, retry, retentionS: WEEK_S };
+}
+
 /** The catalog itself; FLEET_RETRY_* override the install-target policy (`FleetQueues`). */
 export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
-  [JobName.Install]: {
-    queue: QueueName.Install,
-    payload: InstallPayload,
-    id: (p) => installJobId(p.jobId, p.round),
-    retry: { attempts: 5, backoffMs: 1000 },
-    retentionS: WEEK_S,
-  },
-  [JobName.InstallTarget]: {
-    queue: QueueName.InstallTarget,
-    payload: InstallTargetPayload,
-    id: (p) => targetJobId(p.jobId, p.round, p.targetId),
-    retry: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
-    retentionS: WEEK_S,
-  },
-  [JobName.Notify]: {
-    queue: QueueName.Notify,
-    payload: NotifyPayload,
-    id: (p) => notifyJobId(p.jobId, p.round, p.status),
-    retry: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
-    retentionS: WEEK_S,
-  },
+  [JobName.Install]: entry(JobName.Install, InstallPayload, installJobId, RETRY.round),
+  [JobName.InstallTarget]: entry(JobName.InstallTarget, InstallTargetPayload, targetJobId, RETRY.host),
+  [JobName.Notify]: entry(JobName.Notify, NotifyPayload, notifyJobId, RETRY.report),
 };

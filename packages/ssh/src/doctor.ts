@@ -12,6 +12,7 @@ import {
   WINDOWS_INSTALL_SCRIPT,
   WINDOWS_PROTOCOL,
   parseWindowsDiagnosis,
+  readableStderr,
   windowsStdin,
   type WindowsDiagnosis,
 } from './windows-script.js';
@@ -163,7 +164,7 @@ async function diagnoseWindows(session: SshSession, env: DoctorEnvironment): Pro
       check(
         'powershell',
         false,
-        `no answer (exit code ${result.code}): ${result.stderr.trim().slice(0, 200)}`,
+        `no answer (exit code ${result.code}): ${readableStderr(result.stderr).trim().slice(0, 200)}`,
       ),
     ];
   }

@@ -41,21 +41,4 @@ export {
 } from './ssh-session.js';
 export { TARGET_ERROR_CODES, TargetError, isPermanent, type TargetErrorCode } from './target-error.js';
 export { sftpPathFor, windowsAdapter } from './windows-adapter.js';
-export {
-  DEFAULT_KEY_PROVIDER,
-  KEY_READER_SIDS,
-  WINDOWS_BOOTSTRAP,
-  WINDOWS_BOOTSTRAP_COMMAND,
-  WINDOWS_INSTALL_SCRIPT,
-  WINDOWS_PROTOCOL,
-  WINDOWS_STORE,
-  asciiJson,
-  decodePowerShellCommand,
-  encodePowerShellCommand,
-  parseWindowsAnswer,
-  windowsStdin,
-  type WindowsFailure,
-  type WindowsScriptFile,
-  type WindowsScriptInput,
-  type WindowsSuccess,
-} from './windows-script.js';
+export * from './windows-script.js';

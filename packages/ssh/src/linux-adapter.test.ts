@@ -4,10 +4,10 @@ import {
   isLeftoverTemp,
   parseIdOutput,
   parseNumericOwner,
-  planFiles,
   staleCaFiles,
   tempNameFor,
 } from './linux-adapter.js';
+import { planFiles } from './planned-file.js';
 
 describe('temporary files', () => {
   it('recognises its own temporary names and those of earlier attempts', () => {
@@ -95,7 +95,7 @@ describe('planFiles', () => {
   it('plans the .pfx then the CA files in chain order with their digests', () => {
     const pfx = Buffer.from('pfx');
     const ca = [Buffer.from('issuer'), Buffer.from('root')];
-    const plan = planFiles('/srv/fleet-certs', {
+    const plan = planFiles('linux', '/srv/fleet-certs', {
       installDir: '/srv/fleet-certs',
       name: 'acme',
       pfx,

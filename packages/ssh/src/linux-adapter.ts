@@ -1,15 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { describeHost } from './classify-error.js';
 import {
   assertCertName,
-  caPath,
   installPath,
   linuxDir,
   type InstallRequest,
   type InstallResult,
   type PlatformAdapter,
 } from './platform.js';
+import { planFiles, sha256, type PlannedFile } from './planned-file.js';
 import type { NumericOwner, RemoteEntry, RemoteFs } from './remote-fs.js';
 import { shQuote } from './shell-quote.js';
 import type { SshSession } from './ssh-session.js';
@@ -21,30 +21,8 @@ export const FILE_MODE = 0o640;
 export const DIR_MODE = 0o750;
 const TEMP_MARK = '.certfleet-tmp-';
 
-/** One file to put in place. */
-export interface PlannedFile {
-  /** Final name in installDir: `<name>.pfx` or `<name>.ca<N>.cer`. */
-  base: string;
-  path: string;
-  data: Buffer;
-  sha256: string;
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** The .pfx first, then the CA files in chain order. */
-export function planFiles(dir: string, req: InstallRequest): PlannedFile[] {
-  const files = [{ base: `${req.name}.pfx`, path: installPath('linux', dir, req.name), data: req.pfx }];
-  req.caCertificates.forEach((data, i) => {
-    files.push({ base: `${req.name}.ca${i + 1}.cer`, path: caPath('linux', dir, req.name, i + 1), data });
-  });
-  return files.map((f) => ({ ...f, sha256: sha256(f.data) }));
 }
 
 /** The temporary name an upload of `base` goes to before its rename. */
@@ -171,7 +149,7 @@ export const linuxAdapter: PlatformAdapter = {
   async install(session: SshSession, req: InstallRequest): Promise<InstallResult> {
     assertCertName(req.name);
     const dir = linuxDir(req.installDir);
-    const files = planFiles(dir, req);
+    const files = planFiles('linux', dir, req);
     const pfx = files[0]!;
     const result = (unchanged: boolean): InstallResult => ({
       path: pfx.path,

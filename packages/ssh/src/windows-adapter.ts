@@ -1,15 +1,14 @@
-import { createHash } from 'node:crypto';
 import { describeHost, type HostContext } from './classify-error.js';
 import { DIR_MODE, FILE_MODE, isLeftoverTemp, staleCaFiles, tempNameFor } from './linux-adapter.js';
 import {
   assertCertName,
-  caPath,
   installPath,
   windowsDir,
   type InstallRequest,
   type InstallResult,
   type PlatformAdapter,
 } from './platform.js';
+import { planFiles, type PlannedFile } from './planned-file.js';
 import type { RemoteFs } from './remote-fs.js';
 import type { ExecResult, SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
@@ -65,29 +64,15 @@ export function sftpPathFor(windowsPath: string): string {
   return `/${m[1]!.toUpperCase()}:/${parts.join('/')}`;
 }
 
-/** One file of an install, in both forms. */
-export interface WindowsPlannedFile {
-  /** `<name>.pfx` or `<name>.ca<N>.cer`. */
-  base: string;
-  /** `D:\Certificates\<base>`. */
-  path: string;
-  /** `/D:/Certificates/<base>`. */
+/** One file of an install, with the path SFTP reaches it by. */
+export interface WindowsPlannedFile extends PlannedFile {
+  /** `/D:/Certificates/<base>` for `D:\\Certificates\\<base>`. */
   sftpPath: string;
-  data: Buffer;
-  sha256: string;
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** The .pfx first, then the CA files in chain order. */
 export function planWindowsFiles(dir: string, req: InstallRequest): WindowsPlannedFile[] {
-  const files = [{ base: `${req.name}.pfx`, path: installPath('windows', dir, req.name), data: req.pfx }];
-  req.caCertificates.forEach((data, i) => {
-    files.push({ base: `${req.name}.ca${i + 1}.cer`, path: caPath('windows', dir, req.name, i + 1), data });
-  });
-  return files.map((f) => ({ ...f, sftpPath: sftpPathFor(f.path), sha256: sha256(f.data) }));
+  return planFiles('windows', dir, req).map((f) => ({ ...f, sftpPath: sftpPathFor(f.path) }));
 }
 
 /** `dir\file` in Windows form (`D:\` already ends with its separator). */

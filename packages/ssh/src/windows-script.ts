@@ -149,25 +149,38 @@ function stringList(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
 }
 
+/** The last line of stdout that parses as a JSON object; undefined when there is none. */
+function lastJsonObject(stdout: string): Record<string, unknown> | undefined {
+  const last = stdout
+    .split(/\r?\n/)
+    .filter((l) => l.trim().startsWith('{'))
+    .at(-1);
+  if (last === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(last);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The script's (or the bootstrap's) failure, when the answer is one. */
+function failureIn(v: Record<string, unknown>): WindowsFailure | undefined {
+  if (typeof v['error'] !== 'string') return undefined;
+  return { error: v['error'], message: typeof v['message'] === 'string' ? v['message'] : '' };
+}
+
 /**
  * The script's answer: the last line of stdout that is a JSON object of either shape.
  * Undefined when there is none (PowerShell itself failed, or something else answered).
  */
 export function parseWindowsAnswer(stdout: string): WindowsSuccess | WindowsFailure | undefined {
-  const lines = stdout.split(/\r?\n/).filter((l) => l.trim().startsWith('{'));
-  const last = lines.at(-1);
-  if (last === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(last);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  if (typeof v['error'] === 'string') {
-    return { error: v['error'], message: typeof v['message'] === 'string' ? v['message'] : '' };
-  }
+  const v = lastJsonObject(stdout);
+  if (v === undefined) return undefined;
+  const failure = failureIn(v);
+  if (failure !== undefined) return failure;
   const changed = stringList(v['changed']);
   const kept = stringList(v['kept'] ?? []);
   if (
@@ -233,19 +246,10 @@ function isReader(value: unknown): value is { identity: string; sid: string | nu
 
 /** The doctor action's answer (or the bootstrap's failure), from the last JSON line of stdout. */
 export function parseWindowsDiagnosis(stdout: string): WindowsDiagnosis | WindowsFailure | undefined {
-  const last = stdout
-    .split(/\r?\n/)
-    .filter((l) => l.trim().startsWith('{'))
-    .at(-1);
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(last ?? '') as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (typeof v['error'] === 'string') {
-    return { error: v['error'], message: typeof v['message'] === 'string' ? v['message'] : '' };
-  }
+  const v = lastJsonObject(stdout);
+  if (v === undefined) return undefined;
+  const failure = failureIn(v);
+  if (failure !== undefined) return failure;
   // Windows PowerShell writes a one-element array inside an object as an array; be lenient anyway
   const readers: unknown[] = Array.isArray(v['readers']) ? v['readers'] : [v['readers']];
   if (
