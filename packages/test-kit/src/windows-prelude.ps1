@@ -51,18 +51,19 @@ function global:Test-ResolveReaderSid([string]$Identity) {
 }
 
 # The key stays with the certificate in .NET's store; its provider and ACL are recorded.
-function global:Test-ImportClientKey($Pfx, [string]$Thumbprint, [string]$Provider) {
+function global:Test-ImportClientKey($Leaf, [string]$Provider) {
   if ($CertfleetConfig['importFault']) {
     $e = [System.Security.Cryptography.CryptographicException]::new('The parameter is incorrect.')
     $e.HResult = [int]$CertfleetConfig['importFault']
     throw $e
   }
-  $all = [System.Security.Cryptography.X509Certificates.X509Certificate2Collection]::new()
-  $all.Import($Pfx.Bytes, $Pfx.Password, 'Exportable, PersistKeySet')
+  # .NET's store on Linux keeps a key only when it was imported persisted: a copy through an
+  # unprotected in-memory PFX gives one (test only: the real function copies the key into CNG)
+  $persisted = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($Leaf.Export('Pfx', ''), '', 'Exportable, PersistKeySet')
   $keys = Read-TestKeys
-  $keys[$Thumbprint] = @(@($keys[$Thumbprint] | Where-Object { $_ }) + @{ provider = $Provider; readers = @() })
+  $keys[$Leaf.Thumbprint] = @(@($keys[$Leaf.Thumbprint] | Where-Object { $_ }) + @{ provider = $Provider; readers = @() })
   Write-TestKeys $keys
-  return @($all | Where-Object { $_.Thumbprint -eq $Thumbprint })[0]
+  return $persisted
 }
 
 function global:Test-GetKeyInfo($Cert) {

@@ -1,7 +1,8 @@
 # certfleet install script, protocol 2. Windows PowerShell 5.1 on .NET Framework 4.7.2+.
 # `$In.action = 'doctor'` reports what the install depends on instead, changing nothing.
 # Inputs come from $In (JSON on stdin); the PFX password is the next stdin line, read
-# with .NET and kept in $Pfx, a hashtable: no cmdlet or function parameter ever holds it.
+# with .NET and kept in $Pfx, a hashtable, only until the PFX is opened (once): no cmdlet
+# or function parameter ever holds it.
 # Prints one ASCII JSON line: success {thumbprint, store, path, keyProvider, changed, kept}
 # (exit 0) or {error, message} (exit 2).
 param($In, $Stdin)
@@ -55,34 +56,27 @@ function Resolve-ReaderSid([string]$Identity) {
 }
 
 # A persisted key in $Provider (a CNG key storage provider), machine-wide, not exportable,
-# and a copy of the leaf linked to it. The key is imported by setting its private blob as a
-# property before the key is finalized (what CNG does for a named import).
-function Import-ClientKey($Pfx, [string]$Thumbprint, [string]$Provider) {
-  $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]
-  $all = New-Object "$X509.X509Certificate2Collection"
-  $all.Import($Pfx.Bytes, $Pfx.Password, ([Enum]::Parse($flags, 'EphemeralKeySet') -bor $flags::Exportable))
-  try {
-    $leaf = @($all | Where-Object { $_.Thumbprint -eq $Thumbprint })[0]
-    $cng = [System.Security.Cryptography.CngKeyBlobFormat]::GenericPrivateBlob
-    $rsa = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($leaf)
-    if ($null -ne $rsa) { $algorithm = [System.Security.Cryptography.CngAlgorithm]::Rsa; $source = $rsa }
-    else {
-      $source = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($leaf)
-      $algorithm = $source.Key.Algorithm
-    }
-    $blob = $source.Key.Export($cng)
-    $parameters = New-Object System.Security.Cryptography.CngKeyCreationParameters
-    $parameters.Provider = New-Object System.Security.Cryptography.CngProvider -ArgumentList $Provider
-    $parameters.KeyCreationOptions = [System.Security.Cryptography.CngKeyCreationOptions]::MachineKey
-    $parameters.ExportPolicy = [System.Security.Cryptography.CngExportPolicies]::None
-    $parameters.Parameters.Add((New-Object System.Security.Cryptography.CngProperty -ArgumentList $cng.Format, $blob, ([System.Security.Cryptography.CngPropertyOptions]::None)))
-    $key = [System.Security.Cryptography.CngKey]::Create($algorithm, ('certfleet-' + [guid]::NewGuid().ToString('N')), $parameters)
-    $public = New-Object "$X509.X509Certificate2" -ArgumentList (, $leaf.RawData)
-    if ($null -ne $rsa) { return [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::CopyWithPrivateKey($public, (New-Object System.Security.Cryptography.RSACng -ArgumentList $key)) }
-    return [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::CopyWithPrivateKey($public, (New-Object System.Security.Cryptography.ECDsaCng -ArgumentList $key))
-  } finally {
-    foreach ($c in $all) { $c.Reset() }
+# and a copy of the leaf linked to it. $Leaf is the opened PFX's leaf (ephemeral, exportable
+# key); the key is imported by setting its private blob as a property before the key is
+# finalized (what CNG does for a named import).
+function Import-ClientKey($Leaf, [string]$Provider) {
+  $cng = [System.Security.Cryptography.CngKeyBlobFormat]::GenericPrivateBlob
+  $rsa = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Leaf)
+  if ($null -ne $rsa) { $algorithm = [System.Security.Cryptography.CngAlgorithm]::Rsa; $source = $rsa }
+  else {
+    $source = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Leaf)
+    $algorithm = $source.Key.Algorithm
   }
+  $blob = $source.Key.Export($cng)
+  $parameters = New-Object System.Security.Cryptography.CngKeyCreationParameters
+  $parameters.Provider = New-Object System.Security.Cryptography.CngProvider -ArgumentList $Provider
+  $parameters.KeyCreationOptions = [System.Security.Cryptography.CngKeyCreationOptions]::MachineKey
+  $parameters.ExportPolicy = [System.Security.Cryptography.CngExportPolicies]::None
+  $parameters.Parameters.Add((New-Object System.Security.Cryptography.CngProperty -ArgumentList $cng.Format, $blob, ([System.Security.Cryptography.CngPropertyOptions]::None)))
+  $key = [System.Security.Cryptography.CngKey]::Create($algorithm, ('certfleet-' + [guid]::NewGuid().ToString('N')), $parameters)
+  $public = New-Object "$X509.X509Certificate2" -ArgumentList (, $Leaf.RawData)
+  if ($null -ne $rsa) { return [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::CopyWithPrivateKey($public, (New-Object System.Security.Cryptography.RSACng -ArgumentList $key)) }
+  return [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::CopyWithPrivateKey($public, (New-Object System.Security.Cryptography.ECDsaCng -ArgumentList $key))
 }
 
 # The key's ACL is read and written through the key itself (CNG "Security Descr",
@@ -238,26 +232,32 @@ function Find-Thumbprint($Store, [string]$Thumbprint) {
   return , $Store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $Thumbprint, $false)
 }
 
-# Opens the PFX without persisting its key (EphemeralKeySet: nothing is written anywhere,
-# and no user profile or DPAPI is needed) and returns its leaf's thumbprint. The only
-# step whose 0x80070056 means a wrong password.
-function Get-PfxThumbprint($Pfx) {
-  $probe = New-Object "$X509.X509Certificate2Collection"
-  $flags = [Enum]::Parse([System.Security.Cryptography.X509Certificates.X509KeyStorageFlags], 'EphemeralKeySet')
+# Opens the PFX once, without persisting its key (EphemeralKeySet: nothing is written
+# anywhere, and no user profile or DPAPI is needed; Exportable: Import-ClientKey copies the
+# key from it), keeps it in $Pfx.Open and $Pfx.Leaf and forgets the password. The only step
+# whose 0x80070056 means a wrong password.
+function Open-Pfx($Pfx) {
+  $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]
+  $Pfx.Open = New-Object "$X509.X509Certificate2Collection"
   try {
-    $probe.Import($Pfx.Bytes, $Pfx.Password, $flags)
+    $Pfx.Open.Import($Pfx.Bytes, $Pfx.Password, ([Enum]::Parse($flags, 'EphemeralKeySet') -bor $flags::Exportable))
   } catch {
     if ((Get-FailureCode $_.Exception 'bad_password') -eq 'bad_password') {
       Stop-Install 'bad_password' (Get-FailureMessage $_.Exception)
     }
     throw
-  }
-  try {
-    $leaf = @($probe | Where-Object { $_.HasPrivateKey })
-    if ($leaf.Count -ne 1) { Stop-Install 'failed' ('the PFX holds {0} certificates with a private key; expected exactly one' -f $leaf.Count) }
-    return $leaf[0].Thumbprint
   } finally {
-    foreach ($c in $probe) { $c.Reset() }
+    $Pfx.Password = $null
+  }
+  $leaf = @($Pfx.Open | Where-Object { $_.HasPrivateKey })
+  if ($leaf.Count -ne 1) { Stop-Install 'failed' ('the PFX holds {0} certificates with a private key; expected exactly one' -f $leaf.Count) }
+  $Pfx.Leaf = $leaf[0]
+}
+
+# Releases the opened PFX's ephemeral keys.
+function Close-Pfx($Pfx) {
+  if ($null -ne $Pfx -and $Pfx.ContainsKey('Open') -and $null -ne $Pfx.Open) {
+    foreach ($c in $Pfx.Open) { $c.Reset() }
   }
 }
 
@@ -291,7 +291,7 @@ function Install-ClientCertificate($My, $Pfx, [string]$Thumbprint, [string]$Prov
   if ($present.Count -gt 0) { $info = Get-KeyInfo $present[0] }
   if ($null -eq $info -or $info.Provider -ne $Provider) {
     try {
-      $cert = Import-ClientKey $Pfx $Thumbprint $Provider
+      $cert = Import-ClientKey $Pfx.Leaf $Provider
       $My.Add($cert)
       Set-FriendlyName @(Find-Thumbprint $My $Thumbprint)[0] ('certfleet ' + [string]$In.name)
     } catch {
@@ -391,6 +391,7 @@ function Get-Diagnosis($Identities) {
 }
 
 $files = @()
+$Pfx = $null
 if ($In.PSObject.Properties['action'] -and $In.action -eq 'doctor') {
   Send-Answer (Get-Diagnosis $In.readers)
   exit 0
@@ -432,7 +433,8 @@ try {
   # 2. the PFX opens with this password, before anything is trusted or stored
   $Pfx = @{ Bytes = $bytes[[string]$In.pfx.temp]; Password = '' }
   $Pfx.Password = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($Stdin.ReadLine()))
-  $thumbprint = Get-PfxThumbprint $Pfx
+  Open-Pfx $Pfx
+  $thumbprint = $Pfx.Leaf.Thumbprint
 
   # 3. CA certificates: self-signed into Root, intermediates into CA
   foreach ($f in $files | Where-Object { $_.temp -ne [string]$In.pfx.temp }) {
@@ -462,12 +464,14 @@ try {
   # 5. the files, CA files first: once the new .pfx is visible, its chain is too
   Install-Files $files $changed
 
+  Close-Pfx $Pfx
   Send-Answer ([ordered]@{ thumbprint = $thumbprint; store = 'LocalMachine\My'; path = [string]$In.pfx.path; keyProvider = $keyProvider; changed = $changed.ToArray(); kept = $kept.ToArray() })
   exit 0
 } catch {
   $code = Get-FailureCode $_.Exception ''
   $message = Get-FailureMessage $_.Exception
   Remove-Temporaries $files
+  Close-Pfx $Pfx
   Send-Answer ([ordered]@{ error = $code; message = $message })
   exit 2
 }
