@@ -454,16 +454,16 @@ function pbes2Forms(secret: Secret): { bytes: string; latin1: boolean }[] {
   return forms;
 }
 
-interface Part {
+interface Part<T> {
   encryption: Encryption;
   ciphertext: string;
   what: string;
-  /** Whether the plaintext is what it should be; a wrong key can still end in valid padding. */
-  valid: (plaintext: string) => boolean;
+  /** The plaintext read, or undefined when it is not what it should be: a wrong key can still end in valid padding. */
+  read: (plaintext: string) => T | undefined;
 }
 
 /** Decrypts with one password form; undefined when it does not fit. */
-function attempt(part: Part, secret: string | null): string | undefined {
+function attempt<T>(part: Part<T>, secret: string | null): T | undefined {
   let cipher: forge.cipher.BlockCipher;
   try {
     cipher = pbe.getCipher(part.encryption.oid, part.encryption.params, secret);
@@ -472,22 +472,21 @@ function attempt(part: Part, secret: string | null): string | undefined {
   }
   cipher.update(forge.util.createBuffer(part.ciphertext));
   if (!cipher.finish()) return undefined;
-  const plaintext = cipher.output.getBytes();
-  return part.valid(plaintext) ? plaintext : undefined;
+  return part.read(cipher.output.getBytes());
 }
 
 /**
  * Decrypts one part with every form of the password that can apply, the one that keyed the MAC
  * first; every form after the first is charged before it is derived.
  */
-function decrypt(
-  part: Part,
+function decrypt<T>(
+  part: Part<T>,
   secrets: readonly Secret[],
   verified: boolean,
   password: string | undefined,
   budget: KdfBudget,
   opened: Opened,
-): string {
+): T {
   const tries = secrets.flatMap((secret) =>
     part.encryption.utf8Password
       ? pbes2Forms(secret).map((form) => ({ secret, bytes: form.bytes, latin1: form.latin1 }))
@@ -511,12 +510,14 @@ function decrypt(
   );
 }
 
-const validDer = (what: string, min: number) => (plaintext: string) => {
+/** Reads a plaintext as DER with at least `min` elements; the plaintext itself, or the node. */
+const derOf = (what: string, min: number) => (plaintext: string) => {
   try {
-    elements(parseDer(plaintext, what), what, min);
-    return true;
+    const node = parseDer(plaintext, what);
+    elements(node, what, min);
+    return { node, plaintext };
   } catch {
-    return false;
+    return undefined;
   }
 };
 
@@ -548,10 +549,10 @@ export function decryptPfx(
         encryption: safe.encryption,
         ciphertext: safe.ciphertext,
         what,
-        valid: validDer(what, 0),
+        read: derOf(what, 0),
       };
-      const plaintext = decrypt(part, secrets, verified, password, budget, opened);
-      bags = readSafeContents(parseDer(plaintext, what), what, 0, ignored);
+      const { node } = decrypt(part, secrets, verified, password, budget, opened);
+      bags = readSafeContents(node, what, 0, ignored);
       bags.forEach((bag, j) => {
         if (bag.kind !== 'key' || bag.encryption === CLEAR) return;
         budget.charge(bag.encryption.iterations, bag.encryption.weight, `${what}, key ${j + 1}`);
@@ -571,9 +572,9 @@ export function decryptPfx(
           encryption: bag.encryption,
           ciphertext: bag.content,
           what: where,
-          valid: validDer(where, 3),
+          read: derOf(where, 3),
         };
-        pkcs8 = decrypt(part, secrets, verified, password, budget, opened);
+        pkcs8 = decrypt(part, secrets, verified, password, budget, opened).plaintext;
       }
       keys.push({ pkcs8: fromBinary(pkcs8), encryption: bag.encryption.name, ...named });
     });
