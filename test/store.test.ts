@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FleetStore, type JobRecord } from '@certfleet/store';
+import { FleetKeys, FleetStore, type JobRecord } from '@certfleet/store';
 
 // The store against the real Redis of the machine, on a prefix of its own.
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 const prefix = `unit-${randomBytes(6).toString('hex')}`;
 
 afterAll(async () => {
-  const keys = await redis.keys(`{${prefix}}:*`);
+  const keys = await redis.keys(new FleetKeys(prefix).all);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 });
@@ -111,7 +111,7 @@ describe('FleetStore', () => {
       'list-2',
       'list-0',
     ]);
-    const keys = await redis.keys(`{${prefix}-list}:*`);
+    const keys = await redis.keys(new FleetKeys(`${prefix}-list`).all);
     await redis.del(...keys);
   });
 });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { FleetKeys } from './keys.js';
 import { seal, SealError, unseal } from './seal.js';
 import type {
   AuditEntry,
@@ -73,14 +74,15 @@ function decodeRecord(hash: Record<string, string>): JobRecord | undefined {
 
 /** Job records, target results, the per-environment certificate registry, the audit stream and sealed secrets. */
 export class FleetStore {
-  private readonly p: string;
+  /** Every key name of this prefix. */
+  readonly keys: FleetKeys;
   private readonly auditMaxLen: number;
 
   constructor(
     readonly redis: Redis,
     private readonly options: FleetStoreOptions,
   ) {
-    this.p = `{${options.prefix}}`;
+    this.keys = new FleetKeys(options.prefix);
     this.auditMaxLen = options.auditMaxLen ?? 100_000;
   }
 
@@ -88,28 +90,6 @@ export class FleetStore {
     if (!this.options.masterKey)
       throw new Error('this process has no FLEET_MASTER_KEY to seal or open secrets');
     return this.options.masterKey;
-  }
-
-  private jobKey(id: string): string {
-    return `${this.p}:job:${id}`;
-  }
-  private targetsKey(id: string): string {
-    return `${this.p}:job:${id}:targets`;
-  }
-  private secretKey(id: string): string {
-    return `${this.p}:secret:${id}`;
-  }
-  private registryKey(env: string): string {
-    return `${this.p}:env:${env}:certs`;
-  }
-  private get indexKey(): string {
-    return `${this.p}:jobs`;
-  }
-  private ticketKey(ticket: string): string {
-    return `${this.p}:ticket:${ticket}`;
-  }
-  private get auditKey(): string {
-    return `${this.p}:audit`;
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */
@@ -121,30 +101,30 @@ export class FleetStore {
   ): Promise<Job> {
     const sealed = seal(this.key(), record.id, secret);
     const multi = this.redis.multi();
-    multi.hset(this.jobKey(record.id), ...encodeFields(record));
+    multi.hset(this.keys.job(record.id), ...encodeFields(record));
     if (targets.length > 0) {
-      multi.hset(this.targetsKey(record.id), ...targets.flatMap((t) => [t.id, JSON.stringify(t)]));
+      multi.hset(this.keys.targets(record.id), ...targets.flatMap((t) => [t.id, JSON.stringify(t)]));
     }
-    multi.set(this.secretKey(record.id), sealed, 'PX', secretTtlMs);
-    multi.zadd(this.indexKey, Date.parse(record.createdAt), record.id);
-    multi.sadd(this.ticketKey(record.ticket), record.id);
+    multi.set(this.keys.secret(record.id), sealed, 'PX', secretTtlMs);
+    multi.zadd(this.keys.jobIndex, Date.parse(record.createdAt), record.id);
+    multi.sadd(this.keys.ticket(record.ticket), record.id);
     await multi.exec();
     return { ...record, targets };
   }
 
   async getRecord(id: string): Promise<JobRecord | undefined> {
-    return decodeRecord(await this.redis.hgetall(this.jobKey(id)));
+    return decodeRecord(await this.redis.hgetall(this.keys.job(id)));
   }
 
   async getTargets(id: string): Promise<TargetRecord[]> {
-    const hash = await this.redis.hgetall(this.targetsKey(id));
+    const hash = await this.redis.hgetall(this.keys.targets(id));
     return Object.values(hash)
       .map((v) => JSON.parse(v) as TargetRecord)
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async getTarget(id: string, targetId: string): Promise<TargetRecord | undefined> {
-    const raw = await this.redis.hget(this.targetsKey(id), targetId);
+    const raw = await this.redis.hget(this.keys.targets(id), targetId);
     return raw ? (JSON.parse(raw) as TargetRecord) : undefined;
   }
 
@@ -164,7 +144,7 @@ export class FleetStore {
     const result = (await this.redis.eval(
       TRANSITION,
       1,
-      this.jobKey(id),
+      this.keys.job(id),
       JSON.stringify(from),
       ...fields,
     )) as number;
@@ -177,20 +157,20 @@ export class FleetStore {
   /** Updates fields that do not take part in the status machine. */
   async patchRecord(id: string, patch: Partial<Omit<JobRecord, 'status'>>): Promise<void> {
     await this.redis.hset(
-      this.jobKey(id),
+      this.keys.job(id),
       ...encodeFields({ ...patch, updatedAt: new Date().toISOString() }),
     );
   }
 
   /** Writes one target's state at once, so progress shows host by host. */
   async putTarget(id: string, target: TargetRecord): Promise<void> {
-    await this.redis.hset(this.targetsKey(id), target.id, JSON.stringify(target));
+    await this.redis.hset(this.keys.targets(id), target.id, JSON.stringify(target));
   }
 
   /** Index entries strictly after the cursor (newest first), at most `count`. */
   private async indexPage(after: Cursor | undefined, count: number): Promise<Cursor[]> {
     const raw = await this.redis.zrevrangebyscore(
-      this.indexKey,
+      this.keys.jobIndex,
       after ? `${after.score}` : '+inf',
       '-inf',
       'WITHSCORES',
@@ -208,9 +188,9 @@ export class FleetStore {
 
   /** The jobs of one ticket, from the ticket's own index, newest first. */
   private async ticketEntries(ticket: string): Promise<Cursor[]> {
-    const ids = await this.redis.smembers(this.ticketKey(ticket));
+    const ids = await this.redis.smembers(this.keys.ticket(ticket));
     if (ids.length === 0) return [];
-    const scores = await this.redis.zmscore(this.indexKey, ...ids);
+    const scores = await this.redis.zmscore(this.keys.jobIndex, ...ids);
     return ids
       .map((id, i) => ({ id, score: Number(scores[i] ?? 0) }))
       .sort((x, y) => y.score - x.score || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0));
@@ -248,7 +228,7 @@ export class FleetStore {
   }
 
   async openSecret(id: string): Promise<SecretBundle | undefined> {
-    const sealed = await this.redis.getBuffer(this.secretKey(id));
+    const sealed = await this.redis.getBuffer(this.keys.secret(id));
     if (!sealed) return undefined;
     const keys = [this.key(), ...(this.options.previousMasterKeys ?? [])];
     for (const [i, key] of keys.entries()) {
@@ -262,40 +242,36 @@ export class FleetStore {
   }
 
   async hasSecret(id: string): Promise<boolean> {
-    return (await this.redis.exists(this.secretKey(id))) === 1;
+    return (await this.redis.exists(this.keys.secret(id))) === 1;
   }
 
   async deleteSecret(id: string): Promise<void> {
-    await this.redis.del(this.secretKey(id));
+    await this.redis.del(this.keys.secret(id));
   }
 
   /** Keeps the secret while a job is queued or running. */
   async persistSecret(id: string): Promise<void> {
-    await this.redis.persist(this.secretKey(id));
+    await this.redis.persist(this.keys.secret(id));
   }
 
   async expireSecret(id: string, ttlMs: number): Promise<void> {
-    await this.redis.pexpire(this.secretKey(id), ttlMs);
+    await this.redis.pexpire(this.keys.secret(id), ttlMs);
   }
 
   async getEnvCertificates(env: string): Promise<EnvCertificate[]> {
-    const hash = await this.redis.hgetall(this.registryKey(env));
+    const hash = await this.redis.hgetall(this.keys.environment(env));
     return Object.values(hash)
       .map((v) => JSON.parse(v) as EnvCertificate)
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async getEnvCertificate(env: string, name: string): Promise<EnvCertificate | undefined> {
-    const raw = await this.redis.hget(this.registryKey(env), name);
+    const raw = await this.redis.hget(this.keys.environment(env), name);
     return raw ? (JSON.parse(raw) as EnvCertificate) : undefined;
   }
 
   async putEnvCertificate(env: string, entry: EnvCertificate): Promise<void> {
-    await this.redis.hset(this.registryKey(env), entry.name, JSON.stringify(entry));
-  }
-
-  private webhookDeliveryKey(deliveryId: string): string {
-    return `${this.p}:webhook:${deliveryId}`;
+    await this.redis.hset(this.keys.environment(env), entry.name, JSON.stringify(entry));
   }
 
   /**
@@ -308,7 +284,7 @@ export class FleetStore {
     jobId: string,
     ttlMs: number,
   ): Promise<{ bodySha256: string; jobId: string } | undefined> {
-    const key = this.webhookDeliveryKey(deliveryId);
+    const key = this.keys.webhookDelivery(deliveryId);
     const claimed = await this.redis.set(key, JSON.stringify({ bodySha256, jobId }), 'PX', ttlMs, 'NX');
     if (claimed === 'OK') return undefined;
     const raw = await this.redis.get(key);
@@ -317,31 +293,23 @@ export class FleetStore {
 
   /** Forgets a claim whose intake was refused, so a corrected delivery can be sent again. */
   async releaseWebhookDelivery(deliveryId: string, jobId: string): Promise<void> {
-    const key = this.webhookDeliveryKey(deliveryId);
+    const key = this.keys.webhookDelivery(deliveryId);
     const raw = await this.redis.get(key);
     if (raw && (JSON.parse(raw) as { jobId: string }).jobId === jobId) await this.redis.del(key);
   }
 
-  private deliveriesKey(id: string): string {
-    return `${this.p}:job:${id}:deliveries`;
-  }
-
   /** Records that a report reached (or was refused for good by) a sink, so a retry skips it. */
   async markDelivered(id: string, key: string): Promise<void> {
-    await this.redis.sadd(this.deliveriesKey(id), key);
+    await this.redis.sadd(this.keys.deliveries(id), key);
   }
 
   async isDelivered(id: string, key: string): Promise<boolean> {
-    return (await this.redis.sismember(this.deliveriesKey(id), key)) === 1;
-  }
-
-  private get metricsKey(): string {
-    return `${this.p}:metrics`;
+    return (await this.redis.sismember(this.keys.deliveries(id), key)) === 1;
   }
 
   /** Adds to a fleet-wide counter (every process writes here; any API instance reads it). */
   async countMetric(field: string, by = 1): Promise<void> {
-    await this.redis.hincrby(this.metricsKey, field, by).catch(() => undefined);
+    await this.redis.hincrby(this.keys.metrics, field, by).catch(() => undefined);
   }
 
   /** Records one target install's duration into the fleet-wide histogram. */
@@ -349,21 +317,16 @@ export class FleetStore {
     const bucket = INSTALL_BUCKETS.find((b) => seconds <= b);
     await this.redis
       .multi()
-      .hincrby(this.metricsKey, `install:bucket:${bucket ?? '+Inf'}`, 1)
-      .hincrbyfloat(this.metricsKey, 'install:sum', seconds)
-      .hincrby(this.metricsKey, 'install:count', 1)
+      .hincrby(this.keys.metrics, `install:bucket:${bucket ?? '+Inf'}`, 1)
+      .hincrbyfloat(this.keys.metrics, 'install:sum', seconds)
+      .hincrby(this.keys.metrics, 'install:count', 1)
       .exec()
       .catch(() => undefined);
   }
 
   async readMetrics(): Promise<Record<string, number>> {
-    const raw = await this.redis.hgetall(this.metricsKey);
+    const raw = await this.redis.hgetall(this.keys.metrics);
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
-  }
-
-  /** Appends to the audit stream: who, what, when, which job. Never key material. */
-  private jobAuditKey(id: string): string {
-    return `${this.p}:audit:job:${id}`;
   }
 
   /**
@@ -385,15 +348,15 @@ export class FleetStore {
       JSON.stringify(event.detail ?? {}),
     ];
     const multi = this.redis.multi();
-    multi.xadd(this.auditKey, 'MAXLEN', '~', String(this.auditMaxLen), '*', ...fields);
-    if (event.jobId) multi.xadd(this.jobAuditKey(event.jobId), 'MAXLEN', '~', '10000', '*', ...fields);
+    multi.xadd(this.keys.audit, 'MAXLEN', '~', String(this.auditMaxLen), '*', ...fields);
+    if (event.jobId) multi.xadd(this.keys.jobAudit(event.jobId), 'MAXLEN', '~', '10000', '*', ...fields);
     await multi.exec();
   }
 
   /** The newest `limit` entries, oldest first: of one job, or of the whole fleet. */
   async readAudit(jobId?: string, limit = 500): Promise<AuditEntry[]> {
     const raw = await this.redis.xrevrange(
-      jobId ? this.jobAuditKey(jobId) : this.auditKey,
+      jobId ? this.keys.jobAudit(jobId) : this.keys.audit,
       '+',
       '-',
       'COUNT',
