@@ -7,6 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { verifySignature } from '@certfleet/jobs';
+import { FleetKeys, keyPrefix } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import {
@@ -109,7 +110,7 @@ describe('a job from submit to every front-end', () => {
     }
 
     // The sealed secret is gone once the job completed.
-    expect(await redisKeyExists(stack, `{${stack.config.prefix}}:secret:${job.id}`)).toBe(false);
+    expect(await redisKeyExists(stack, new FleetKeys(stack.config.prefix).secret(job.id))).toBe(false);
 
     // The signed report reached the job's webhook.
     const [report] = await receiver.waitFor(1);
@@ -239,7 +240,7 @@ async function redisKeyExists(stack: Stack, key: string): Promise<boolean> {
 /** Jobs waiting or delayed in the install-target queue. */
 async function queueSize(stack: Stack): Promise<number> {
   const { Queue } = await import('bullmq');
-  const { createRedis, keyPrefix, QueueName } = await import('@certfleet/jobs');
+  const { createRedis, QueueName } = await import('@certfleet/jobs');
   const redis = createRedis(stack.config.redisUrl);
   const queue = new Queue(QueueName.InstallTarget, {
     connection: redis,

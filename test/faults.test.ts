@@ -15,6 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createRedis, verifySignature } from '@certfleet/jobs';
+import { FleetKeys } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import {
@@ -600,7 +601,7 @@ describe('front-ends that fail', () => {
     // No host lock is left behind.
     const redis = createRedis(stack.config.redisUrl);
     try {
-      expect(await redis.keys(`{${stack.config.prefix}}:lock:host:*`)).toEqual([]);
+      expect(await redis.keys(new FleetKeys(stack.config.prefix).hostLocks)).toEqual([]);
     } finally {
       redis.disconnect();
     }

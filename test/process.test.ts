@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { sha256Hex } from '@certfleet/api';
 import { createRedis } from '@certfleet/jobs';
+import { FleetKeys } from '@certfleet/store';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
@@ -43,7 +44,7 @@ describe('the certfleet process', () => {
     await fleet?.stop();
     await files?.remove();
     const redis = createRedis(REDIS_URL);
-    const keys = await redis.keys(`{${prefix}}:*`);
+    const keys = await redis.keys(new FleetKeys(prefix).all);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });

@@ -4,6 +4,7 @@
  * to submit again, and the sealed secret is gone from Redis.
  */
 import { createRedis } from '@certfleet/jobs';
+import { FleetKeys } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import { fleetEnvironments, startStack, type Stack, startFleet, type Fleet } from '@certfleet/test-kit';
@@ -49,7 +50,7 @@ describe('sealed secrets expire after FLEET_SECRET_TTL', () => {
   async function sealed(id: string): Promise<boolean> {
     const redis = createRedis(stack.config.redisUrl);
     try {
-      return (await redis.exists(`{${stack.config.prefix}}:secret:${id}`)) === 1;
+      return (await redis.exists(new FleetKeys(stack.config.prefix).secret(id))) === 1;
     } finally {
       redis.disconnect();
     }

@@ -12,6 +12,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@certfleet/api';
 import { createRedis, SIGNATURE_HEADER, signBody } from '@certfleet/jobs';
+import { FleetKeys } from '@certfleet/store';
 import type { Redis } from 'ioredis';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,7 +115,7 @@ async function keyExists(redis: Redis, key: string): Promise<boolean> {
 
 /** Every key of this run's prefix whose name says it belongs to a job, ticket or delivery. */
 async function recordKeys(redis: Redis, prefix: string): Promise<string[]> {
-  const keys = await redis.keys(`{${prefix}}:*`);
+  const keys = await redis.keys(new FleetKeys(prefix).all);
   return keys.filter((k) => /:(job|jobs|ticket|webhook|secret|env):?/.test(k)).sort();
 }
 
@@ -1016,7 +1017,7 @@ describe('security: every way in is authenticated, approved by another and audit
   describe('secrets', () => {
     it('deletes a rejected job’s sealed secret at once', async () => {
       const id = await submit('alice');
-      const secretKey = `{${prefix}}:secret:${id}`;
+      const secretKey = new FleetKeys(prefix).secret(id);
       expect(await keyExists(redis, secretKey)).toBe(true);
       const res = await stack.request('bob', 'POST', `/v1/jobs/${id}/reject`, {
         reason: 'duplicate request',
@@ -1052,7 +1053,7 @@ describe('security: every way in is authenticated, approved by another and audit
 
       // the Redis reader sees into every type: plant one leak per type under a control prefix
       const ctl = `sec-control-${rand()}`;
-      const k = (t: string): string => `{${ctl}}:${t}`;
+      const k = (t: string): string => new FleetKeys(ctl).scratch(t);
       const b64 = (o: number): string => pfx.subarray(o, o + 40).toString('base64');
       try {
         await redis.set(k('string'), Buffer.concat([randomBytes(9), key.pkcs8.subarray(77, 120)]));
@@ -1066,7 +1067,8 @@ describe('security: every way in is authenticated, approved by another and audit
         // each type's own read command finds its leak (DUMP alone could hide one in LZF compression)
         const typed = blobs.filter((b) => !b.where.startsWith('DUMP ') && !b.where.startsWith('key name '));
         const found = scan(typed, needles).join('\n');
-        for (const type of types) expect(found, type).toMatch(new RegExp(` ${type} \\{${ctl}\\}:${type} `));
+        for (const type of types)
+          expect(found, type).toMatch(new RegExp(` ${type} ${k(type).replace(/[{}]/g, '\\$&')} `));
       } finally {
         await redis.del(...['string', 'hash', 'set', 'zset', 'list', 'stream'].map(k));
       }
@@ -1109,7 +1111,7 @@ describe('security: every way in is authenticated, approved by another and audit
         expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
         jobId = submitted.body.id;
         expect(JSON.stringify(submitted.body)).not.toContain(password);
-        const secretKey = `{${prefix}}:secret:${jobId}`;
+        const secretKey = new FleetKeys(prefix).secret(jobId);
         expect(await keyExists(redis, secretKey)).toBe(true);
         // the record and the sealed secret while pending, and the BullMQ payloads just after approval
         earlyFindings.push(
@@ -1160,7 +1162,7 @@ describe('security: every way in is authenticated, approved by another and audit
         const { blobs, types } = await dumpRedis(redis, prefix);
         // the scan saw the kinds of keys certfleet and BullMQ write
         for (const type of ['string', 'hash', 'set', 'zset', 'stream']) expect([...types]).toContain(type);
-        expect(blobs.some((b) => b.where.includes(`:job:${jobId}`))).toBe(true);
+        expect(blobs.some((b) => b.where.includes(new FleetKeys(prefix).job(jobId)))).toBe(true);
         expect(blobs.some((b) => /install-target/.test(b.where))).toBe(true);
 
         const logLines = logs.lines();

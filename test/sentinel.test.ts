@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { FleetKeys } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
 import {
@@ -84,7 +85,7 @@ describe('Redis through Sentinel', () => {
     // The records are in the master the sentinel named, not in the machine's default Redis.
     const direct = new Redis(master.url);
     try {
-      expect(await direct.exists(`{${stack.config.prefix}}:job:${submitted.body.id}`)).toBe(1);
+      expect(await direct.exists(new FleetKeys(stack.config.prefix).job(submitted.body.id))).toBe(1);
     } finally {
       direct.disconnect();
     }

@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FleetStore, type JobRecord } from '@certfleet/store';
+import {
+  FleetKeys,
+  FleetStore,
+  JOB_STATUSES,
+  TransitionError,
+  type JobRecord,
+  type JobStatus,
+  type TransitionName,
+} from '@certfleet/store';
 
 // The store against the real Redis of the machine, on a prefix of its own.
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 const prefix = `unit-${randomBytes(6).toString('hex')}`;
 
 afterAll(async () => {
-  const keys = await redis.keys(`{${prefix}}:*`);
+  const keys = await redis.keys(new FleetKeys(prefix).all);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 });
@@ -57,21 +65,21 @@ describe('FleetStore', () => {
     const bundle = { pfx: randomBytes(64), password: 'pw', caChain: [] };
     await before.createJob(record('rot-1'), [], bundle, 60_000);
     const after = new FleetStore(redis, { prefix, masterKey: newKey, previousMasterKeys: [oldKey] });
-    expect((await after.openSecret('rot-1'))?.password).toBe('pw');
+    expect((await after.secrets.open('rot-1'))?.password).toBe('pw');
     const withoutOld = new FleetStore(redis, { prefix, masterKey: newKey });
-    await expect(withoutOld.openSecret('rot-1')).rejects.toThrow(/FLEET_MASTER_KEY/);
+    await expect(withoutOld.secrets.open('rot-1')).rejects.toThrow(/FLEET_MASTER_KEY/);
   });
 
   it('moves a job only from the expected states', async () => {
     const store = new FleetStore(redis, { prefix, masterKey: randomBytes(32) });
     await store.createJob(record('tr-1'), [], { pfx: Buffer.alloc(1), password: 'p', caChain: [] }, 60_000);
-    expect((await store.transition('tr-1', ['queued'], 'running')).ok).toBe(false);
-    const moved = await store.transition('tr-1', ['pending_approval'], 'queued', { approvedBy: 'bob' });
+    expect((await store.jobs.transition('tr-1', 'start')).ok).toBe(false);
+    const moved = await store.jobs.transition('tr-1', 'approve', { approvedBy: 'bob' });
     expect(moved.ok && moved.job.status).toBe('queued');
     expect(moved.ok && moved.job.approvedBy).toBe('bob');
-    const again = await store.transition('tr-1', ['pending_approval'], 'queued');
+    const again = await store.jobs.transition('tr-1', 'approve');
     expect(again).toMatchObject({ ok: false, reason: 'conflict' });
-    expect(await store.transition('missing', ['queued'], 'running')).toEqual({
+    expect(await store.jobs.transition('missing', 'start')).toEqual({
       ok: false,
       reason: 'not_found',
     });
@@ -86,7 +94,7 @@ describe('FleetStore', () => {
       rec.createdAt = new Date(1_800_000_000_000 + Math.floor(i / 2)).toISOString();
       await store.createJob(rec, [], secret, 60_000);
     }
-    await store.transition('list-3', ['pending_approval'], 'rejected');
+    await store.jobs.transition('list-3', 'reject');
     const walk = async (query: {
       ticket?: string;
       status?: 'rejected' | 'pending_approval';
@@ -94,7 +102,7 @@ describe('FleetStore', () => {
       const seen: string[] = [];
       let cursor: string | undefined;
       for (let guard = 0; guard < 10; guard++) {
-        const page = await store.listJobs({ limit: 3, ...query, ...(cursor ? { cursor } : {}) });
+        const page = await store.jobs.list({ limit: 3, ...query, ...(cursor ? { cursor } : {}) });
         seen.push(...page.items.map((j) => j.id));
         if (!page.nextCursor) break;
         cursor = page.nextCursor;
@@ -111,7 +119,100 @@ describe('FleetStore', () => {
       'list-2',
       'list-0',
     ]);
-    const keys = await redis.keys(`{${prefix}-list}:*`);
+    const keys = await redis.keys(new FleetKeys(`${prefix}-list`).all);
     await redis.del(...keys);
+  });
+});
+
+/** The lifecycle as the design states it: each named change, where it starts and where it leads. */
+const LIFECYCLE: Record<TransitionName, { from: JobStatus[]; to: JobStatus[] }> = {
+  approve: { from: ['pending_approval'], to: ['queued'] },
+  reject: { from: ['pending_approval'], to: ['rejected'] },
+  undoApprove: { from: ['queued'], to: ['pending_approval'] },
+  start: { from: ['queued'], to: ['running'] },
+  finish: { from: ['queued', 'running'], to: ['completed', 'partially_failed', 'failed'] },
+  retry: { from: ['partially_failed', 'failed'], to: ['queued'] },
+  undoRetry: { from: ['queued'], to: ['partially_failed', 'failed'] },
+};
+
+describe('the job lifecycle in Redis', () => {
+  const store = new FleetStore(redis, { prefix: `${prefix}-life`, masterKey: randomBytes(32) });
+  const secret = { pfx: Buffer.alloc(1), password: 'p', caChain: [] };
+  let n = 0;
+
+  async function jobIn(status: JobStatus): Promise<string> {
+    const id = `life-${n++}`;
+    await store.createJob({ ...record(id), status }, [], secret, 60_000);
+    return id;
+  }
+
+  afterAll(async () => {
+    const keys = await redis.keys(store.keys.all);
+    if (keys.length > 0) await redis.del(...keys);
+  });
+
+  for (const [name, rule] of Object.entries(LIFECYCLE) as [
+    TransitionName,
+    (typeof LIFECYCLE)[TransitionName],
+  ][]) {
+    for (const status of JOB_STATUSES) {
+      const allowed = rule.from.includes(status);
+      for (const to of rule.to) {
+        it(`${name} ${allowed ? 'moves' : 'refuses'} a ${status} job${allowed ? ` to ${to}` : ''}`, async () => {
+          const id = await jobIn(status);
+          const patch = rule.to.length > 1 ? { status: to, round: 7 } : { round: 7 };
+          const result = await store.jobs.transition(id, name, patch as never);
+          const stored = await store.jobs.getRecord(id);
+          if (allowed) {
+            expect(result).toMatchObject({ ok: true, job: { status: to, round: 7 } });
+            expect(stored).toMatchObject({ status: to, round: 7 });
+          } else {
+            expect(result).toMatchObject({ ok: false, reason: 'conflict', job: { status, round: 1 } });
+            expect(stored).toMatchObject({ status, round: 1 });
+          }
+        });
+      }
+    }
+  }
+
+  it('a change with several outcomes refuses to guess one or to take a foreign one, and writes nothing', async () => {
+    const id = await jobIn('running');
+    const before = await store.jobs.getRecord(id);
+    // @ts-expect-error finish needs its outcome named
+    await expect(store.jobs.transition(id, 'finish')).rejects.toThrow(TransitionError);
+    // @ts-expect-error rejected is not an outcome of finish
+    await expect(store.jobs.transition(id, 'finish', { status: 'rejected' })).rejects.toMatchObject({
+      code: 'invalid_transition',
+    });
+    expect(await store.jobs.getRecord(id)).toEqual(before);
+  });
+
+  it('a change with one outcome takes no other', async () => {
+    const id = await jobIn('pending_approval');
+    // @ts-expect-error approve leads to queued only
+    await expect(store.jobs.transition(id, 'approve', { status: 'running' })).rejects.toThrow(
+      /'approve' change leads to queued, not running/,
+    );
+    expect((await store.jobs.getRecord(id))?.status).toBe('pending_approval');
+  });
+
+  it('stamps updatedAt on every change it makes and on none it refuses', async () => {
+    const id = `life-${n++}`;
+    const long = '2020-01-01T00:00:00.000Z';
+    await store.createJob({ ...record(id), status: 'queued', updatedAt: long }, [], secret, 60_000);
+    expect((await store.jobs.transition(id, 'approve')).ok).toBe(false);
+    expect((await store.jobs.getRecord(id))?.updatedAt).toBe(long);
+    expect((await store.jobs.transition(id, 'start')).ok).toBe(true);
+    expect((await store.jobs.getRecord(id))?.updatedAt).not.toBe(long);
+  });
+
+  it('of two racing approvals exactly one wins', async () => {
+    const id = await jobIn('pending_approval');
+    const results = await Promise.all([
+      store.jobs.transition(id, 'approve', { approvedBy: 'bob' }),
+      store.jobs.transition(id, 'approve', { approvedBy: 'carol' }),
+      store.jobs.transition(id, 'reject', { rejectedBy: 'dave' }),
+    ]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
   });
 });

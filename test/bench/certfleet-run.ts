@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isFinalStatus, METRIC_NAMES } from '@certfleet/store';
 import { startStack, type HarnessEnvironment, type Stack } from '@certfleet/test-kit';
 import { spawnService, type ServiceProcess } from '../support/processes.js';
 
@@ -184,8 +185,8 @@ async function installMetric(stack: Stack): Promise<InstallMetric> {
     return m ? Number(m[1]) : NaN;
   };
   return {
-    sum: read('certfleet_target_install_duration_seconds_sum'),
-    count: read('certfleet_target_install_duration_seconds_count'),
+    sum: read(`${METRIC_NAMES.installDuration}_sum`),
+    count: read(`${METRIC_NAMES.installDuration}_count`),
   };
 }
 
@@ -195,7 +196,7 @@ async function waitFinal(stack: Stack, id: string, timeoutMs: number): Promise<J
   for (;;) {
     const { status, body } = await stack.request('alice', 'GET', `/v1/jobs/${id}`);
     if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
-    if (['completed', 'partially_failed', 'failed', 'rejected'].includes(body.status)) return body;
+    if (isFinalStatus(body.status)) return body;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }

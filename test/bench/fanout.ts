@@ -18,6 +18,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRedis } from '@certfleet/jobs';
+import { FleetKeys } from '@certfleet/store';
 import { makeDemoCertificates } from '../../deploy/demo/demo-certs.js';
 import { type HarnessEnvironment, ensureUser, startFleet, type Fleet } from '@certfleet/test-kit';
 import {
@@ -126,7 +127,7 @@ async function cleanUp(): Promise<void> {
     if ((await Promise.race([b.stop().then(() => 'ok' as const), timeout])) === 'timeout') {
       // the worker still waits for a target: drop this run's keys ourselves
       const redis = createRedis(b.stack.config.redisUrl);
-      const keys = await redis.keys(`{${b.stack.config.prefix}}:*`);
+      const keys = await redis.keys(new FleetKeys(b.stack.config.prefix).all);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
     }

@@ -228,4 +228,4 @@ export function freePort(): Promise<number> {
   });
 }
 
-export { apiClient, FINAL_STATUSES, type ApiClient, type Json } from '@certfleet/test-kit';
+export { apiClient, type ApiClient, type Json } from '@certfleet/test-kit';

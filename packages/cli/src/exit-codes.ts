@@ -12,13 +12,8 @@ export const ExitCode = {
   DoctorFailed: 5,
 } as const;
 
-// Kept here rather than imported from @certfleet/store: loading the store at run time would pull in ioredis.
-const FINAL: readonly JobStatus[] = ['completed', 'partially_failed', 'failed', 'rejected'];
-
 /** True once a job will not change any more (until someone retries it). */
-export function isFinal(status: JobStatus): boolean {
-  return FINAL.includes(status);
-}
+export { isFinalStatus as isFinal } from '@certfleet/store';
 
 /** The exit code a job's status maps to; a job still on its way counts as success. */
 export function exitCodeForStatus(status: JobStatus): number {

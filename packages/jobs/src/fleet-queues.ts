@@ -1,6 +1,6 @@
+import { keyPrefix } from '@certfleet/store';
 import { FlowProducer, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { JOBS, JobName, type JobEntry, type PayloadOf, type RetryPolicy } from './catalog.js';
-import { keyPrefix } from './keys.js';
 
 export interface TargetRef {
   id: string;

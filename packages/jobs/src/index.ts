@@ -16,7 +16,6 @@ export {
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';
-export { inventoryChannel, keyPrefix } from './keys.js';
 export { PayloadError, parsePayload } from './payload.js';
 export { createRedis } from './redis.js';
 export { isRedisUrl, parseRedisUrl, redisOptionsFromUrl } from './redis-url.js';

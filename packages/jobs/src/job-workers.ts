@@ -1,6 +1,6 @@
+import { keyPrefix } from '@certfleet/store';
 import { DelayedError, Worker, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { JOBS, type JobName, type PayloadOf } from './catalog.js';
-import { keyPrefix } from './keys.js';
 import { parsePayload } from './payload.js';
 
 /** What a handler gets for one run of a job: its checked payload and where it is in its attempts. */

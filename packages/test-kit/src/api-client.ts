@@ -1,4 +1,5 @@
 /** An HTTP client for a certfleet API, as the tests and the demo use it. */
+import { isFinalStatus } from '@certfleet/store';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
@@ -27,8 +28,6 @@ export interface ApiClient {
   /** Resolves once GET /healthz answers 200. */
   waitUntilUp(timeoutMs?: number): Promise<void>;
 }
-
-export const FINAL_STATUSES = ['completed', 'partially_failed', 'failed', 'rejected'];
 
 export function apiClient(url: string, tokens: Record<string, string>, reader = 'bob'): ApiClient {
   const request: ApiClient['request'] = async (principal, method, route, body) => {
@@ -61,7 +60,7 @@ export function apiClient(url: string, tokens: Record<string, string>, reader = 
     getJob,
     async waitForJob(id, options = {}) {
       const {
-        until = (job: Json) => FINAL_STATUSES.includes(job.status),
+        until = (job: Json) => isFinalStatus(job.status),
         timeoutMs = 60_000,
         intervalMs = 100,
         onUpdate,

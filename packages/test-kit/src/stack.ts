@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sha256Hex } from '@certfleet/api';
 import { loadConfig, type FleetConfig } from '@certfleet/config';
+import { FleetKeys } from '@certfleet/store';
 import { startAll, type RunningAll } from '@certfleet/all';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
@@ -218,7 +219,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const { createRedis } = await import('@certfleet/jobs');
       const redis = createRedis(config.redisUrl);
       // Leave nothing of this run in the shared Redis.
-      const keys = await redis.keys(`{${config.prefix}}:*`);
+      const keys = await redis.keys(new FleetKeys(config.prefix).all);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
       await files.remove();

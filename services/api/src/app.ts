@@ -157,7 +157,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   await app.register(rateLimit, {
     global: false,
     redis: deps.redis,
-    nameSpace: `{${deps.config.prefix}}:ratelimit:`,
+    nameSpace: deps.store.keys.rateLimit,
     hook: 'preHandler',
     keyGenerator: (request) => request.principal?.name ?? `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) =>

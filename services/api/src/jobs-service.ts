@@ -3,7 +3,7 @@ import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
 import { JobName, type FleetQueues } from '@certfleet/jobs';
-import type { FleetStore, Job, JobRecord } from '@certfleet/store';
+import { canTransition, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments, computePlan } from './plan.js';
 import type { SubmitBody } from './schemas.js';
@@ -90,7 +90,7 @@ export async function submitJob(
   const plan = computePlan(inventory, body.environments, body.name, cert.fingerprintSha256, pfxSha256);
 
   for (const env of body.environments) {
-    const existing = await deps.store.getEnvCertificate(env, body.name);
+    const existing = await deps.store.registry.get(env, body.name);
     if (existing && existing.fingerprintSha256 !== cert.fingerprintSha256 && !body.replace) {
       throw conflict(
         'conflict',
@@ -128,7 +128,7 @@ export async function submitJob(
     { pfx: inspected.pfx, password: inspected.password, caChain: inspected.caChain },
     deps.config.secretTtlMs,
   );
-  await deps.store.audit({
+  await deps.store.audit.append({
     actor: submittedBy,
     action: 'submit',
     jobId: id,
@@ -139,9 +139,9 @@ export async function submitJob(
 
 /** Four eyes, bound to the plan: the approver is not the submitter and the inventory has not moved. */
 export async function approveJob(deps: JobsDeps, approver: string, id: string): Promise<Job> {
-  const job = await deps.store.getJob(id);
+  const job = await deps.store.jobs.get(id);
   if (!job) throw notFound(`no job ${id}`);
-  if (job.status !== 'pending_approval') {
+  if (!canTransition(job.status, 'approve')) {
     throw conflict('conflict', `job ${id} is ${job.status}; only a job pending approval can be approved`);
   }
   if (samePerson(job.submittedBy, approver)) {
@@ -165,12 +165,12 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
       `the inventory of ${job.environments.join(', ')} changed since job ${id} was submitted; submit it again`,
     );
   }
-  if (!(await deps.store.hasSecret(id))) {
+  if (!(await deps.store.secrets.has(id))) {
     throw conflict('conflict', `the sealed certificate of job ${id} has expired; submit it again`);
   }
-  const moved = await deps.store.transition(id, ['pending_approval'], 'queued', { approvedBy: approver });
+  const moved = await deps.store.jobs.transition(id, 'approve', { approvedBy: approver });
   if (!moved.ok) throw conflict('conflict', `job ${id} is no longer pending approval`);
-  await deps.store.persistSecret(id);
+  await deps.store.secrets.persist(id);
   try {
     await deps.queues.addInstallFlow(
       id,
@@ -179,21 +179,19 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
     );
   } catch {
     // Hand the job back rather than leave it queued with nothing in the queue.
-    await deps.store
-      .transition(id, ['queued'], 'pending_approval', { approvedBy: null })
-      .catch(() => undefined);
-    await deps.store.expireSecret(id, deps.config.secretTtlMs).catch(() => undefined);
+    await deps.store.jobs.transition(id, 'undoApprove', { approvedBy: null }).catch(() => undefined);
+    await deps.store.secrets.expire(id, deps.config.secretTtlMs).catch(() => undefined);
     throw new ApiError(503, 'unavailable', 'the queue is unreachable; approve again in a moment');
   }
-  await deps.store.audit({ actor: approver, action: 'approve', jobId: id });
+  await deps.store.audit.append({ actor: approver, action: 'approve', jobId: id });
   return moved.job;
 }
 
 /** Rejects a pending job with a reason; its sealed secret is deleted at once. */
 export async function rejectJob(deps: JobsDeps, approver: string, id: string, reason: string): Promise<Job> {
-  const job = await deps.store.getJob(id);
+  const job = await deps.store.jobs.get(id);
   if (!job) throw notFound(`no job ${id}`);
-  const moved = await deps.store.transition(id, ['pending_approval'], 'rejected', {
+  const moved = await deps.store.jobs.transition(id, 'reject', {
     rejectedBy: approver,
     rejectReason: reason,
   });
@@ -203,24 +201,25 @@ export async function rejectJob(deps: JobsDeps, approver: string, id: string, re
       `job ${id} is ${moved.job?.status ?? job.status}; only a job pending approval can be rejected`,
     );
   }
-  await deps.store.deleteSecret(id);
-  await deps.store.countMetric('jobs:rejected');
-  await deps.store.audit({ actor: approver, action: 'reject', jobId: id, detail: { reason } });
+  await deps.store.secrets.delete(id);
+  await deps.store.metrics.countJob('rejected');
+  await deps.store.audit.append({ actor: approver, action: 'reject', jobId: id, detail: { reason } });
   await deps.queues.add(JobName.Notify, { jobId: id, round: job.round, status: 'rejected' });
   return moved.job;
 }
 
 /** Queues the failed targets of a finished job again, as a new round. */
 export async function retryJob(deps: JobsDeps, operator: string, id: string): Promise<Job> {
-  const job = await deps.store.getJob(id);
+  const job = await deps.store.jobs.get(id);
   if (!job) throw notFound(`no job ${id}`);
-  if (job.status !== 'partially_failed' && job.status !== 'failed') {
+  const ended = job.status;
+  if (!canTransition(ended, 'retry')) {
     throw conflict(
       'conflict',
       `job ${id} is ${job.status}; only a job that ended with failures can be retried`,
     );
   }
-  if (!(await deps.store.hasSecret(id))) {
+  if (!(await deps.store.secrets.has(id))) {
     throw conflict(
       'conflict',
       `the sealed certificate of job ${id} expired (FLEET_SECRET_TTL); submit the job again to install it`,
@@ -228,10 +227,10 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
   }
   const round = job.round + 1;
   const failed = job.targets.filter((t) => t.status === 'failed');
-  const moved = await deps.store.transition(id, ['partially_failed', 'failed'], 'queued', { round });
+  const moved = await deps.store.jobs.transition(id, 'retry', { round });
   if (!moved.ok) throw conflict('conflict', `job ${id} changed state; look at it again`);
   for (const t of failed) {
-    await deps.store.putTarget(id, {
+    await deps.store.jobs.putTarget(id, {
       ...t,
       status: 'pending',
       round,
@@ -240,7 +239,7 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
       finishedAt: null,
     });
   }
-  await deps.store.persistSecret(id);
+  await deps.store.secrets.persist(id);
   try {
     await deps.queues.addInstallFlow(
       id,
@@ -248,16 +247,18 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
       failed.map((t) => ({ id: t.id })),
     );
   } catch {
-    for (const t of failed) await deps.store.putTarget(id, t).catch(() => undefined);
-    await deps.store.transition(id, ['queued'], job.status, { round: job.round }).catch(() => undefined);
-    await deps.store.expireSecret(id, deps.config.secretTtlMs).catch(() => undefined);
+    for (const t of failed) await deps.store.jobs.putTarget(id, t).catch(() => undefined);
+    await deps.store.jobs
+      .transition(id, 'undoRetry', { status: ended, round: job.round })
+      .catch(() => undefined);
+    await deps.store.secrets.expire(id, deps.config.secretTtlMs).catch(() => undefined);
     throw new ApiError(503, 'unavailable', 'the queue is unreachable; retry again in a moment');
   }
-  await deps.store.audit({
+  await deps.store.audit.append({
     actor: operator,
     action: 'retry',
     jobId: id,
     detail: { round, targets: failed.map((t) => t.id) },
   });
-  return (await deps.store.getJob(id)) ?? moved.job;
+  return (await deps.store.jobs.get(id)) ?? moved.job;
 }

@@ -1,5 +1,5 @@
 import type { FleetQueues } from '@certfleet/jobs';
-import { INSTALL_BUCKETS, type FleetStore } from '@certfleet/store';
+import { METRIC_NAMES, METRIC_PREFIX, type FleetStore, type MetricsSnapshot } from '@certfleet/store';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 type MetricValue = { value: number; labels?: Record<string, string | number>; metricName?: string };
@@ -34,83 +34,66 @@ class RedisBackedMetric {
   }
 }
 
-function byPrefix(values: Record<string, number>, prefix: string, label: string): MetricValue[] {
-  return Object.entries(values)
-    .filter(([k]) => k.startsWith(prefix))
-    .map(([k, v]) => ({ value: v, labels: { [label]: k.slice(prefix.length) } }));
-}
-
 /** The Prometheus registry of an API process: fleet-wide job metrics plus this process's own. */
 export function createMetricsRegistry(store: FleetStore, queues: FleetQueues): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'certfleet_' });
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   // One Redis read per scrape, shared by the metrics below.
-  let snapshot: Promise<Record<string, number>> | undefined;
-  const read = (): Promise<Record<string, number>> => {
-    snapshot ??= store.readMetrics().finally(() => setImmediate(() => (snapshot = undefined)));
+  let snapshot: Promise<MetricsSnapshot> | undefined;
+  const read = (): Promise<MetricsSnapshot> => {
+    snapshot ??= store.metrics.read().finally(() => setImmediate(() => (snapshot = undefined)));
     return snapshot;
   };
   registry.registerMetric(
     new RedisBackedMetric(
-      'certfleet_jobs_total',
+      METRIC_NAMES.jobs,
       'Jobs that reached a final status, by status.',
       'counter',
-      async () => byPrefix(await read(), 'jobs:', 'status'),
+      async () => (await read()).jobs.map(({ status, value }) => ({ value, labels: { status } })),
     ) as never,
   );
   registry.registerMetric(
     new RedisBackedMetric(
-      'certfleet_target_failures_total',
+      METRIC_NAMES.targetFailures,
       'Targets that failed for good, by error code.',
       'counter',
-      async () => byPrefix(await read(), 'failures:', 'code'),
+      async () => (await read()).targetFailures.map(({ code, value }) => ({ value, labels: { code } })),
     ) as never,
   );
   registry.registerMetric(
     new RedisBackedMetric(
-      'certfleet_notifications_total',
+      METRIC_NAMES.notifications,
       'Completion report deliveries, by sink and result.',
       'counter',
       async () =>
-        Object.entries(await read())
-          .filter(([k]) => k.startsWith('notify:'))
-          .map(([k, v]) => {
-            const [, sink, result] = k.split(':');
-            return { value: v, labels: { sink: sink ?? '', result: result ?? '' } };
-          }),
+        (await read()).notifications.map(({ sink, result, value }) => ({ value, labels: { sink, result } })),
     ) as never,
   );
   registry.registerMetric(
     new RedisBackedMetric(
-      'certfleet_target_install_duration_seconds',
+      METRIC_NAMES.installDuration,
       'Time to install one target (connect, upload, verify, move), successful installs only.',
       'histogram',
       async () => {
         const m = await read();
         let cumulative = 0;
         const values: MetricValue[] = [];
-        for (const le of [...INSTALL_BUCKETS.map(String), '+Inf']) {
-          cumulative += m[`install:bucket:${le}`] ?? 0;
+        for (const { le, value } of m.installBuckets) {
+          cumulative += value;
           values.push({
             value: cumulative,
             labels: { le },
-            metricName: 'certfleet_target_install_duration_seconds_bucket',
+            metricName: `${METRIC_NAMES.installDuration}_bucket`,
           });
         }
-        values.push({
-          value: m['install:sum'] ?? 0,
-          metricName: 'certfleet_target_install_duration_seconds_sum',
-        });
-        values.push({
-          value: m['install:count'] ?? 0,
-          metricName: 'certfleet_target_install_duration_seconds_count',
-        });
+        values.push({ value: m.installSum, metricName: `${METRIC_NAMES.installDuration}_sum` });
+        values.push({ value: m.installCount, metricName: `${METRIC_NAMES.installDuration}_count` });
         return values;
       },
     ) as never,
   );
   registry.registerMetric(
-    new RedisBackedMetric('certfleet_queue_jobs', 'BullMQ jobs per queue and state.', 'gauge', async () => {
+    new RedisBackedMetric(METRIC_NAMES.queueJobs, 'BullMQ jobs per queue and state.', 'gauge', async () => {
       const counts = await queues.counts();
       return Object.entries(counts).flatMap(([queue, states]) =>
         Object.entries(states).map(([state, value]) => ({ value, labels: { queue, state } })),

@@ -1,6 +1,5 @@
 import type { FleetConfig } from '@certfleet/config';
 import type { Running } from '@certfleet/runtime';
-import { inventoryChannel } from '@certfleet/jobs';
 import { openCore, refuseOn } from '@certfleet/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -30,7 +29,7 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
       // Workers on every machine re-read their own copy of the file when told to.
       reloadInventory: async () => {
         const inv = await inventory.reload();
-        await redis.publish(inventoryChannel(config.prefix), 'reload');
+        await redis.publish(store.keys.inventoryChannel, 'reload');
         return inv;
       },
     },

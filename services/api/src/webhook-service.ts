@@ -25,7 +25,7 @@ export async function receiveTicketWebhook(
 ): Promise<{ created: boolean; job: Job }> {
   const bodySha256 = createHash('sha256').update(rawBody).digest('hex');
   const id = newJobId();
-  const earlier = await deps.store.claimWebhookDelivery(body.deliveryId, bodySha256, id, DELIVERY_MEMORY_MS);
+  const earlier = await deps.store.webhooks.claim(body.deliveryId, bodySha256, id, DELIVERY_MEMORY_MS);
   if (earlier) {
     if (earlier.bodySha256 !== bodySha256) {
       throw conflict(
@@ -33,7 +33,7 @@ export async function receiveTicketWebhook(
         `delivery ${body.deliveryId} was received before with another body; send a new deliveryId for a new request`,
       );
     }
-    const job = await deps.store.getJob(earlier.jobId);
+    const job = await deps.store.jobs.get(earlier.jobId);
     if (!job)
       throw conflict(
         'conflict',
@@ -54,10 +54,10 @@ export async function receiveTicketWebhook(
       id,
     );
   } catch (err) {
-    await deps.store.releaseWebhookDelivery(deliveryId, id);
+    await deps.store.webhooks.release(deliveryId, id);
     throw err;
   }
-  await deps.store.audit({
+  await deps.store.audit.append({
     actor: submitter,
     action: 'webhook',
     jobId: id,
@@ -73,7 +73,7 @@ export async function receiveTicketWebhook(
       job = await approveJob(deps, `ticket:${approvedBy}`, id);
     } catch (err) {
       // The job stays pending approval; an approver can still approve it.
-      await deps.store.audit({
+      await deps.store.audit.append({
         actor: submitter,
         action: 'webhook.approval_refused',
         jobId: id,
@@ -81,5 +81,5 @@ export async function receiveTicketWebhook(
       });
     }
   }
-  return { created: true, job: (await deps.store.getJob(id)) ?? job };
+  return { created: true, job: (await deps.store.jobs.get(id)) ?? job };
 }

@@ -51,13 +51,13 @@ export async function processNotify(
   deps: NotifierDeps,
   { payload: { jobId, round, status }, attempt, maxAttempts }: JobRun<'notify'>,
 ): Promise<{ delivered: string[] }> {
-  const job = await deps.store.getJob(jobId);
+  const job = await deps.store.jobs.get(jobId);
   if (!job) throw new UnrecoverableError(`job ${jobId} is gone`);
   const report = { job, round, status, idempotencyKey: `${jobId}:${round}:${status}` };
   const delivered: string[] = [];
   const transient: string[] = [];
   if (job.notify.email?.length && !deps.mailer) {
-    await deps.store.audit({
+    await deps.store.audit.append({
       actor: 'notifier',
       action: 'notify.refused',
       jobId,
@@ -66,12 +66,12 @@ export async function processNotify(
   }
   for (const sink of sinksFor(job, deps)) {
     const deliveryKey = `${round}:${status}:${sink.key}`;
-    if (await deps.store.isDelivered(jobId, deliveryKey)) continue;
+    if (await deps.store.deliveries.isDelivered(jobId, deliveryKey)) continue;
     try {
       await sink.deliver(report);
-      await deps.store.markDelivered(jobId, deliveryKey);
-      await deps.store.countMetric(`notify:${sink.kind}:delivered`);
-      await deps.store.audit({
+      await deps.store.deliveries.markDelivered(jobId, deliveryKey);
+      await deps.store.metrics.countNotification(sink.kind, 'delivered');
+      await deps.store.audit.append({
         actor: 'notifier',
         action: 'notify.delivered',
         jobId,
@@ -82,8 +82,8 @@ export async function processNotify(
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), false);
       const attemptsLeft = attempt < maxAttempts;
       const result = failure.permanent ? 'refused' : attemptsLeft ? 'retrying' : 'failed';
-      await deps.store.countMetric(`notify:${sink.kind}:${result}`);
-      await deps.store.audit({
+      await deps.store.metrics.countNotification(sink.kind, result);
+      await deps.store.audit.append({
         actor: 'notifier',
         action: failure.permanent ? 'notify.refused' : 'notify.failed',
         jobId,
@@ -101,7 +101,7 @@ export async function processNotify(
         { jobId, sink: sink.kind, permanent: failure.permanent, attemptsLeft },
         failure.message,
       );
-      if (failure.permanent) await deps.store.markDelivered(jobId, deliveryKey);
+      if (failure.permanent) await deps.store.deliveries.markDelivered(jobId, deliveryKey);
       else transient.push(failure.message);
     }
   }

@@ -1,11 +1,11 @@
 import { JobName, type JobRun } from '@certfleet/jobs';
 import type { TargetErrorCode } from '@certfleet/ssh';
-import type { JobStatus, TargetRecord } from '@certfleet/store';
+import type { JobStatus, TargetRecord, TransitionOutcome } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import { now, type WorkerDeps } from './worker-deps.js';
 
 /** Decides a job's outcome from its targets. */
-export function finalStatus(targets: readonly TargetRecord[]): JobStatus {
+export function finalStatus(targets: readonly TargetRecord[]): TransitionOutcome<'finish'> {
   const installed = targets.filter((t) => t.status === 'installed').length;
   if (installed === targets.length) return 'completed';
   return installed === 0 ? 'failed' : 'partially_failed';
@@ -16,9 +16,9 @@ export async function processInstall(
   deps: WorkerDeps,
   { payload: { jobId, round } }: JobRun<'install'>,
 ): Promise<{ status: JobStatus }> {
-  const record = await deps.store.getRecord(jobId);
+  const record = await deps.store.jobs.getRecord(jobId);
   if (!record) throw new UnrecoverableError(`job ${jobId} is gone`);
-  const targets = await deps.store.getTargets(jobId);
+  const targets = await deps.store.jobs.getTargets(jobId);
   for (const t of targets) {
     // A child that failed outside its own handler (for instance stalled too often) left no result.
     if (t.status === 'pending' || t.status === 'running') {
@@ -31,19 +31,19 @@ export async function processInstall(
         },
         finishedAt: now(),
       };
-      await deps.store.putTarget(jobId, lost);
+      await deps.store.jobs.putTarget(jobId, lost);
       Object.assign(t, lost);
     }
   }
   const status = finalStatus(targets);
-  const moved = await deps.store.transition(jobId, ['queued', 'running'], status);
+  const moved = await deps.store.jobs.transition(jobId, 'finish', { status });
   if (!moved.ok && moved.job?.status !== status) {
     deps.logger.warn({ jobId, status: moved.job?.status }, 'job changed state while finishing');
   }
   for (const envName of record.environments) {
     const installed = targets.find((t) => t.environment === envName && t.status === 'installed');
     if (!installed) continue;
-    await deps.store.putEnvCertificate(envName, {
+    await deps.store.registry.put(envName, {
       name: record.name,
       fingerprintSha256: record.certificate.fingerprintSha256,
       subject: record.certificate.subject,
@@ -53,12 +53,12 @@ export async function processInstall(
       installedAt: installed.finishedAt ?? now(),
     });
   }
-  if (status === 'completed') await deps.store.deleteSecret(jobId);
-  else await deps.store.expireSecret(jobId, deps.config.secretTtlMs);
+  if (status === 'completed') await deps.store.secrets.delete(jobId);
+  else await deps.store.secrets.expire(jobId, deps.config.secretTtlMs);
   await deps.queues.add(JobName.Notify, { jobId, round, status });
   if (moved.ok) {
-    await deps.store.countMetric(`jobs:${status}`);
-    await deps.store.audit({ actor: 'worker', action: `job.${status}`, jobId, detail: { round } });
+    await deps.store.metrics.countJob(status);
+    await deps.store.audit.append({ actor: 'worker', action: `job.${status}`, jobId, detail: { round } });
   }
   deps.logger.info({ jobId, round, status }, 'job finished');
   return { status };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { FleetKeys } from '@certfleet/store';
 import type { Redis } from 'ioredis';
 
 const RELEASE = `
@@ -24,17 +25,13 @@ export interface HeldLock {
 export class HostLocks {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: FleetKeys,
     private readonly ttlMs: number,
   ) {}
 
-  private key(host: string, port: number): string {
-    return `{${this.prefix}}:lock:host:${host}:${port}`;
-  }
-
   /** Takes the lock or answers undefined when another install holds it. */
   async tryAcquire(host: string, port: number): Promise<HeldLock | undefined> {
-    const key = this.key(host, port);
+    const key = this.keys.hostLock(host, port);
     const token = randomBytes(12).toString('hex');
     const ok = await this.redis.set(key, token, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return undefined;

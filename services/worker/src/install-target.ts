@@ -42,13 +42,13 @@ export async function processTarget(
   run: JobRun<'install-target'>,
 ): Promise<InstallResult | { skipped: true }> {
   const { jobId, round, targetId } = run.payload;
-  const where = await deps.store.getTarget(jobId, targetId);
+  const where = await deps.store.jobs.getTarget(jobId, targetId);
   if (!where) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
   // This process's targets for one host queue here, in order, on one pooled connection.
   return deps.lanes.run(`${where.host}:${where.port}`, async () => {
     const [record, current] = await Promise.all([
-      deps.store.getRecord(jobId),
-      deps.store.getTarget(jobId, targetId),
+      deps.store.jobs.getRecord(jobId),
+      deps.store.jobs.getTarget(jobId, targetId),
     ]);
     if (!record || !current) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
     // A repeated delivery (a worker died after writing the result) changes nothing.
@@ -84,10 +84,7 @@ async function installTarget(
     error: null,
     finishedAt: null,
   };
-  await Promise.all([
-    deps.store.transition(jobId, ['queued'], 'running'),
-    deps.store.putTarget(jobId, target),
-  ]);
+  await Promise.all([deps.store.jobs.transition(jobId, 'start'), deps.store.jobs.putTarget(jobId, target)]);
   const log = deps.logger.child({ jobId, targetId, attempt });
   const started = process.hrtime.bigint();
 
@@ -100,7 +97,7 @@ async function installTarget(
         `${targetId} is no longer ${target.host}:${target.port} in the inventory; submit the job again`,
       );
     }
-    const secret = await deps.store.openSecret(jobId);
+    const secret = await deps.store.secrets.open(jobId);
     if (!secret) {
       throw new TargetError(
         'secret_expired',
@@ -146,9 +143,9 @@ async function installTarget(
       ...(result.kept ? { kept: result.kept } : {}),
     };
     await Promise.all([
-      deps.store.putTarget(jobId, target),
-      deps.store.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9),
-      deps.store.audit({
+      deps.store.jobs.putTarget(jobId, target),
+      deps.store.metrics.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9),
+      deps.store.audit.append({
         actor: 'worker',
         action: 'target.installed',
         jobId,
@@ -172,11 +169,11 @@ async function installTarget(
       error: { code: failure.code, message: failure.message },
       finishedAt: final ? now() : null,
     };
-    await deps.store.putTarget(jobId, target);
+    await deps.store.jobs.putTarget(jobId, target);
     log.warn({ code: failure.code, final }, failure.message);
     if (final) {
-      await deps.store.countMetric(`failures:${failure.code}`);
-      await deps.store.audit({
+      await deps.store.metrics.countTargetFailure(failure.code);
+      await deps.store.audit.append({
         actor: 'worker',
         action: 'target.failed',
         jobId,

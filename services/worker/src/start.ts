@@ -1,6 +1,5 @@
 import type { FleetConfig } from '@certfleet/config';
 import type { Running } from '@certfleet/runtime';
-import { inventoryChannel } from '@certfleet/jobs';
 import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './workers.js';
@@ -32,7 +31,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   process.on('SIGHUP', onHup);
   const subscriber = redis.duplicate();
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));
-  await subscriber.subscribe(inventoryChannel(config.prefix));
+  await subscriber.subscribe(store.keys.inventoryChannel);
   subscriber.on('message', onHup);
   return {
     workers,

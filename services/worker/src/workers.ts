@@ -27,7 +27,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
   };
   const targetDeps: TargetDeps = {
     ...deps,
-    locks: new HostLocks(deps.store.redis, deps.config.prefix, deps.config.lockDurationMs),
+    locks: new HostLocks(deps.store.redis, deps.store.keys, deps.config.lockDurationMs),
     lanes: new HostLanes(),
     pool: new SessionPool(),
   };

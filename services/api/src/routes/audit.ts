@@ -21,8 +21,8 @@ export async function auditRoutes(scope: FastifyInstance, { deps }: RouteOptions
     },
     async (request) => {
       const { job, limit } = request.query;
-      if (job && !(await deps.store.getRecord(job))) throw notFound(`no job ${job}`);
-      return { items: await deps.store.readAudit(job, limit ? Number(limit) : 500) };
+      if (job && !(await deps.store.jobs.getRecord(job))) throw notFound(`no job ${job}`);
+      return { items: await deps.store.audit.read(job, limit ? Number(limit) : 500) };
     },
   );
 }

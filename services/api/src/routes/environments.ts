@@ -37,7 +37,7 @@ export async function environmentRoutes(scope: FastifyInstance, { deps }: RouteO
       Promise.all(
         describeEnvironments(deps.inventory()).map(async (env) => ({
           ...env,
-          certificates: await deps.store.getEnvCertificates(env.name),
+          certificates: await deps.store.registry.list(env.name),
         })),
       ),
   );

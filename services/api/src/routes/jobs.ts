@@ -52,7 +52,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
       const { status, ticket, limit, cursor } = request.query;
       if (cursor !== undefined && !isValidCursor(cursor))
         throw invalid('cursor: not a cursor this API gave out');
-      return deps.store.listJobs({
+      return deps.store.jobs.list({
         limit: limit ? Number(limit) : 50,
         ...(status ? { status } : {}),
         ...(ticket ? { ticket } : {}),
@@ -73,7 +73,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
       },
     },
     async (request) => {
-      const job = await deps.store.getJob(request.params.id);
+      const job = await deps.store.jobs.get(request.params.id);
       if (!job) throw notFound(`no job ${request.params.id}`);
       return job;
     },

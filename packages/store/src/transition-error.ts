@@ -1,0 +1,12 @@
+/** A caller asked a named status change for an outcome it does not have: a bug in the caller. */
+export class TransitionError extends Error {
+  readonly code = 'invalid_transition';
+
+  constructor(transition: string, outcomes: readonly string[], requested: string | undefined) {
+    super(
+      `the '${transition}' change leads to ${outcomes.join(' or ')}` +
+        (requested === undefined ? '; name one' : `, not ${requested}`),
+    );
+    this.name = 'TransitionError';
+  }
+}
