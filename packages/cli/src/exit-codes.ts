@@ -1,4 +1,4 @@
-import type { JobStatus } from '@certfleet/store';
+import type { JobStatus } from '@certfleet/contract';
 
 /** fleetctl's exit codes: scripts branch on them. */
 export const ExitCode = {
