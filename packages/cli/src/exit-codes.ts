@@ -1,4 +1,4 @@
-import type { JobStatus } from '@certfleet/contract';
+import { FINAL_JOB_STATUSES, type JobStatus } from '@certfleet/contract';
 
 /** fleetctl's exit codes: scripts branch on them. */
 export const ExitCode = {
@@ -12,8 +12,7 @@ export const ExitCode = {
   DoctorFailed: 5,
 } as const;
 
-// Kept here rather than imported from @certfleet/store: loading the store at run time would pull in ioredis.
-const FINAL: readonly JobStatus[] = ['completed', 'partially_failed', 'failed', 'rejected'];
+const FINAL: readonly JobStatus[] = FINAL_JOB_STATUSES;
 
 /** True once a job will not change any more (until someone retries it). */
 export function isFinal(status: JobStatus): boolean {

@@ -1,16 +1,14 @@
 import type { Static } from 'typebox';
 import { StringEnum } from './string-enum.js';
 
+/** The statuses of a job still on its way. */
+export const ACTIVE_JOB_STATUSES = ['pending_approval', 'queued', 'running'] as const;
+
+/** The final statuses: the job will not change any more (until someone retries it). */
+export const FINAL_JOB_STATUSES = ['completed', 'partially_failed', 'failed', 'rejected'] as const;
+
 /** Every job status, in lifecycle order. */
-export const JOB_STATUSES = [
-  'pending_approval',
-  'queued',
-  'running',
-  'completed',
-  'partially_failed',
-  'failed',
-  'rejected',
-] as const;
+export const JOB_STATUSES = [...ACTIVE_JOB_STATUSES, ...FINAL_JOB_STATUSES] as const;
 
 /** A job's status. */
 export const JobStatus = StringEnum(JOB_STATUSES);
