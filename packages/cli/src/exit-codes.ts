@@ -1,4 +1,4 @@
-import type { JobStatus } from '@certfleet/store';
+import { FINAL_JOB_STATUSES, type JobStatus } from '@certfleet/contract';
 
 /** fleetctl's exit codes: scripts branch on them. */
 export const ExitCode = {
@@ -13,7 +13,9 @@ export const ExitCode = {
 } as const;
 
 /** True once a job will not change any more (until someone retries it). */
-export { isFinalStatus as isFinal } from '@certfleet/store';
+export function isFinal(status: JobStatus): boolean {
+  return (FINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
+}
 
 /** The exit code a job's status maps to; a job still on its way counts as success. */
 export function exitCodeForStatus(status: JobStatus): number {

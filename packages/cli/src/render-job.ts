@@ -1,5 +1,5 @@
 import type { Job, TargetRecord } from './api-types.js';
-import type { PfxEncryption } from '@certfleet/certs';
+import type { PfxEncryption } from '@certfleet/contract';
 import { clean, renderPairs, renderTable, type TableOptions } from './table.js';
 
 /** `2025-11-27 10:14:03Z`; what is not a date stays as it is. */

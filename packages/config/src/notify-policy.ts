@@ -6,6 +6,7 @@
  * Cloud metadata addresses and the unspecified address are never allowed.
  */
 import { lookup } from 'node:dns/promises';
+import { CodedError } from '@certfleet/contract';
 import ipaddr from 'ipaddr.js';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
@@ -14,13 +15,8 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6;
 export type Cidr = [Address, number];
 
 /** Why a notify URL is refused; the API answers 422 `notify_url_forbidden`, the notifier does not retry. */
-export class NotifyUrlError extends Error {
+export class NotifyUrlError extends CodedError {
   readonly code = 'notify_url_forbidden';
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotifyUrlError';
-    Object.setPrototypeOf(this, NotifyUrlError.prototype);
-  }
 }
 
 /** Instance metadata services (AWS, ECS, GCP, Azure, OpenStack, Oracle; AWS over IPv6; Alibaba). */

@@ -1,10 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  ENV_PATTERN,
+  Platform,
+  loadYamlFile,
+  parseYamlText,
+  type YamlFileOptions,
+} from '@certfleet/contract';
 import { Type, type Static } from 'typebox';
-import Value from 'typebox/value';
-import { parse as parseYaml } from 'yaml';
 
-export type Platform = 'linux' | 'windows';
+export type { Platform } from '@certfleet/contract';
 
 /** One front-end server as the worker reaches it. */
 export interface FrontEnd {
@@ -51,7 +55,6 @@ export class InventoryError extends Error {
   }
 }
 
-const NAME = '^[a-z0-9][a-z0-9-]{0,62}$';
 /** A SID, or `[DOMAIN\]account` as Windows names accounts (IIS AppPool\<pool>, NT SERVICE\<name>). */
 const READER = '^(S-1-[0-9-]{1,120}|([A-Za-z0-9 ._-]{1,64}\\\\)?[A-Za-z0-9 ._$-]{1,64})$';
 const HOST = '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$';
@@ -74,7 +77,7 @@ const SshDefaults = Type.Object(
 
 const FrontEndSchema = Type.Object(
   {
-    name: Type.String({ pattern: NAME }),
+    name: Type.String({ pattern: ENV_PATTERN }),
     host: Type.String({ pattern: HOST }),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     hostKey: Type.String({ pattern: HOST_KEY }),
@@ -86,8 +89,8 @@ const FrontEndSchema = Type.Object(
 
 const EnvironmentSchema = Type.Object(
   {
-    name: Type.String({ pattern: NAME }),
-    platform: Type.Union([Type.Literal('linux'), Type.Literal('windows')]),
+    name: Type.String({ pattern: ENV_PATTERN }),
+    platform: Platform,
     installDir: Type.String({ minLength: 1, maxLength: 200 }),
     owner: Type.Optional(Type.String({ pattern: `${OWNER_NAME.source}|${OWNER_IDS.source}` })),
     windows: Type.Optional(
@@ -120,15 +123,6 @@ export const InventorySchema = Type.Object(
 
 type RawInventory = Static<typeof InventorySchema>;
 
-/** Renders a JSON pointer like `/environments/1/installDir` as `environments[1].installDir`. */
-function fieldOf(pointer: string): string {
-  return pointer
-    .split('/')
-    .filter(Boolean)
-    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
-    .join('');
-}
-
 // Segments end at a separator, so each character matches one way (linear; README: regex rule).
 const LINUX_DIR = /^\/(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]*$/;
 const WINDOWS_DIR = /^[A-Za-z]:\\(?:[A-Za-z0-9 ._-]+\\)*[A-Za-z0-9 ._-]*$/;
@@ -142,32 +136,20 @@ export function isValidInstallDir(platform: Platform, dir: string): boolean {
   return platform === 'linux' ? LINUX_DIR.test(dir) : WINDOWS_DIR.test(dir);
 }
 
+/** Says what a host key and a platform must be; the schema's patterns would not tell an operator. */
+function explain(field: string): string | undefined {
+  if (field.endsWith('.hostKey')) {
+    return 'must be an OpenSSH public key line (ssh-ed25519 AAAA…) or a SHA256:<base64> fingerprint';
+  }
+  if (field.endsWith('.platform')) return 'must be windows or linux';
+  return undefined;
+}
+
+const FILE_OPTIONS: YamlFileOptions = { error: InventoryError, explain };
+
 /** Validates inventory YAML text; errors name the file and the field. */
 export function parseInventory(text: string, source = 'inventory'): Inventory {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new InventoryError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  if (!Value.Check(InventorySchema, doc)) {
-    const first = [...Value.Errors(InventorySchema, doc)].find((e) => e.keyword !== 'boolean');
-    const where = first ? fieldOf(first.instancePath) || '(top level)' : '(top level)';
-    let message = first?.message ?? 'is not valid';
-    if (first?.keyword === 'additionalProperties') {
-      const extra = (first.params as { additionalProperties?: string[] }).additionalProperties ?? [];
-      message = `unknown field ${extra.map((e) => `'${e}'`).join(', ')}`;
-    } else if (first?.keyword === 'required') {
-      const missing = (first.params as { requiredProperties?: string[] }).requiredProperties ?? [];
-      message = `missing ${missing.map((e) => `'${e}'`).join(', ')}`;
-    } else if (where.endsWith('.hostKey')) {
-      message = 'must be an OpenSSH public key line (ssh-ed25519 AAAA…) or a SHA256:<base64> fingerprint';
-    } else if (where.endsWith('.platform')) {
-      message = 'must be windows or linux';
-    }
-    throw new InventoryError(`${source}: ${where}: ${message}`);
-  }
-  return resolve(doc, source);
+  return resolve(parseYamlText(InventorySchema, text, source, FILE_OPTIONS), source);
 }
 
 function resolve(raw: RawInventory, source: string): Inventory {
@@ -233,13 +215,7 @@ function resolve(raw: RawInventory, source: string): Inventory {
 
 /** Reads and validates the inventory file. */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new InventoryError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return parseInventory(text, file);
+  return resolve(await loadYamlFile(InventorySchema, file, FILE_OPTIONS), file);
 }
 
 /** Finds an environment by name. */

@@ -3,6 +3,7 @@
  * retry policy and retention. Everything that enqueues or serves a job reads it here.
  * Payloads carry ids only: key material stays sealed in the store.
  */
+import { JOB_ID_PATTERN, TARGET_ID_PATTERN } from '@certfleet/contract';
 import { Type, type Static, type TSchema } from 'typebox';
 
 /** Every job certfleet runs. */
@@ -17,7 +18,7 @@ export type JobName = (typeof JobName)[keyof typeof JobName];
 export const QueueName = JobName;
 export type QueueName = JobName;
 
-const JobId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+const JobId = Type.String({ pattern: JOB_ID_PATTERN });
 const Round = Type.Integer({ minimum: 1 });
 
 export const InstallPayload = Type.Object({ jobId: JobId, round: Round });
@@ -25,7 +26,7 @@ export const InstallTargetPayload = Type.Object({
   jobId: JobId,
   round: Round,
   /** `<environment>/<front-end>` */
-  targetId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}$' }),
+  targetId: Type.String({ pattern: TARGET_ID_PATTERN }),
 });
 export const NotifyPayload = Type.Object({ jobId: JobId, round: Round, status: Type.String() });
 

@@ -1,14 +1,10 @@
+import { CodedError, firstErrorLine } from '@certfleet/contract';
 import Value from 'typebox/value';
 import { JOBS, type JobName, type PayloadOf } from './catalog.js';
 
 /** A payload read from a queue that does not fit its job's schema. */
-export class PayloadError extends Error {
+export class PayloadError extends CodedError {
   readonly code = 'bad_payload';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PayloadError';
-    Object.setPrototypeOf(this, PayloadError.prototype);
-  }
 }
 
 /** Checks a payload read from a queue; extra fields from other releases are tolerated. */
@@ -16,10 +12,7 @@ export function parsePayload<N extends JobName>(name: N, data: unknown): Payload
   const entry = (JOBS as Partial<typeof JOBS>)[name];
   if (!entry) throw new PayloadError(`unknown job name '${String(name)}'`);
   if (!Value.Check(entry.payload, data)) {
-    const first = [...Value.Errors(entry.payload, data)][0];
-    throw new PayloadError(
-      `bad ${name} payload: ${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim(),
-    );
+    throw new PayloadError(`bad ${name} payload: ${firstErrorLine(Value.Errors(entry.payload, data))}`);
   }
   return data as PayloadOf<N>;
 }

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { NAME_PATTERN } from '@certfleet/contract';
 import type { SshSession } from './ssh-session.js';
 
 /** The operating system of a front-end; each has its own adapter. */
@@ -54,14 +55,14 @@ export interface PlatformAdapter {
   install(session: SshSession, req: InstallRequest): Promise<InstallResult>;
 }
 
-/** The certificate name contract shared with the API. */
-export const CERT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The certificate name of the wire contract (the API checks the same pattern at intake). */
+export const CERT_NAME = new RegExp(NAME_PATTERN);
 
 /** Throws unless `name` is a valid certificate name (so it is safe in paths and commands). */
 export function assertCertName(name: string): void {
   if (!CERT_NAME.test(name)) {
     throw new TypeError(
-      `invalid certificate name ${JSON.stringify(name)}: expected [a-z0-9][a-z0-9._-]{0,63}`,
+      `invalid certificate name ${JSON.stringify(name)}: expected ${NAME_PATTERN.slice(1, -1)}`,
     );
   }
 }

@@ -1,22 +1,7 @@
-/**
- * Every reason one front-end could not be installed, as stored on the target and
- * shown by the API: the host's (first eight) and the worker's own checks (last three).
- * The worker decides on retries from `permanent`.
- */
-export const TARGET_ERROR_CODES = [
-  'host_unreachable',
-  'host_timeout',
-  'host_key_mismatch',
-  'auth_failed',
-  'permission_denied',
-  'disk_full',
-  'hash_mismatch',
-  'remote_command_failed',
-  'inventory_changed',
-  'secret_expired',
-  'interrupted',
-] as const;
-export type TargetErrorCode = (typeof TARGET_ERROR_CODES)[number];
+import type { TargetErrorCode } from '@certfleet/contract';
+
+/** The one list of target error codes is the contract's; the worker's own checks are the last three. */
+export { TARGET_ERROR_CODES, type TargetErrorCode } from '@certfleet/contract';
 
 /**
  * Failures that another attempt cannot fix without a person acting first. The rest

@@ -1,3 +1,4 @@
+import { FINAL_JOB_STATUSES } from '@certfleet/contract';
 import { TransitionError } from './transition-error.js';
 import type { JobRecord, JobStatus } from './types.js';
 
@@ -8,7 +9,7 @@ const RUN_OUTCOMES = ['completed', 'partially_failed', 'failed'] as const satisf
 const ENDED_WITH_FAILURES = ['partially_failed', 'failed'] as const satisfies readonly JobStatus[];
 
 /** The statuses a job rests in until someone acts: nothing of it runs or waits in a queue. */
-export const FINAL_STATUSES = [...RUN_OUTCOMES, 'rejected'] as const satisfies readonly JobStatus[];
+export const FINAL_STATUSES = FINAL_JOB_STATUSES;
 
 /** A status in which a job has finished (completed, partially_failed, failed or rejected). */
 export type FinalStatus = (typeof FINAL_STATUSES)[number];

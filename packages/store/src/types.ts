@@ -1,89 +1,26 @@
-import type { CertificateSummary } from '@certfleet/certs';
+/**
+ * The records the store keeps. Every shape the API shows is the wire contract's
+ * (`@certfleet/contract`), named here as the store has always named them; only
+ * what never leaves the store (sealed key material, an audit event to write) is
+ * defined here.
+ */
+import type { AuditEntry } from '@certfleet/contract';
 
-/** Every job status, in lifecycle order. */
-export const JOB_STATUSES = [
-  'pending_approval',
-  'queued',
-  'running',
-  'completed',
-  'partially_failed',
-  'failed',
-  'rejected',
-] as const;
+export {
+  JOB_STATUSES,
+  TARGET_STATUSES,
+  type AuditEntry,
+  type EnvCertificate,
+  type Job,
+  type JobRecord,
+  type JobStatus,
+  type NotifySinks,
+  type TargetErrorInfo,
+  type TargetStatus,
+} from '@certfleet/contract';
 
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export const TARGET_STATUSES = ['pending', 'running', 'installed', 'failed'] as const;
-
-export type TargetStatus = (typeof TARGET_STATUSES)[number];
-
-export interface TargetErrorInfo {
-  code: string;
-  message: string;
-}
-
-export interface TargetRecord {
-  /** `<environment>/<front-end>` */
-  id: string;
-  environment: string;
-  frontEnd: string;
-  host: string;
-  port: number;
-  status: TargetStatus;
-  path: string;
-  sha256: string | null;
-  unchanged: boolean;
-  attempts: number;
-  error: TargetErrorInfo | null;
-  finishedAt: string | null;
-  /** The round (1 = first run, then one per retry) that last touched this target. */
-  round: number;
-  /** Windows: the certificate's thumbprint in the machine store. */
-  thumbprint?: string;
-  /** Windows: the store it was imported into, e.g. `LocalMachine\My`. */
-  store?: string;
-  /** Windows: the key storage provider that holds its private key. */
-  keyProvider?: string;
-  /** Windows: what was left in place on purpose, and why. */
-  kept?: string[];
-}
-
-export interface NotifySinks {
-  webhookUrl?: string;
-  /** A ticket system's callback (signed webhook, like webhookUrl). */
-  callbackUrl?: string;
-  slackUrl?: string;
-  email?: string[];
-}
-
-/** The job record as stored (without targets, which live in their own hash). */
-export interface JobRecord {
-  id: string;
-  ticket: string;
-  name: string;
-  environments: string[];
-  status: JobStatus;
-  source: 'api' | 'webhook';
-  submittedBy: string;
-  approvedBy: string | null;
-  rejectedBy: string | null;
-  rejectReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-  planHash: string;
-  replace: boolean;
-  round: number;
-  certificate: CertificateSummary;
-  paths: Record<string, string>;
-  notify: NotifySinks;
-  /** SHA-256 of the file installed (the normalised one when normalised). */
-  pfxSha256: string;
-}
-
-/** What API clients see: the record with its targets. */
-export interface Job extends JobRecord {
-  targets: TargetRecord[];
-}
+/** One target of a job as stored (the contract's `Target`). */
+export type { Target as TargetRecord } from '@certfleet/contract';
 
 /** Key material sealed at rest; never in a record, a payload or a log. */
 export interface SecretBundle {
@@ -92,25 +29,5 @@ export interface SecretBundle {
   caChain: Buffer[];
 }
 
-export interface EnvCertificate {
-  name: string;
-  fingerprintSha256: string;
-  subject: string;
-  notAfter: string;
-  path: string;
-  jobId: string;
-  installedAt: string;
-}
-
-export interface AuditEvent {
-  actor: string;
-  action: string;
-  jobId?: string;
-  detail?: Record<string, unknown>;
-}
-
-export interface AuditEntry extends AuditEvent {
-  id: string;
-  at: string;
-  detail: Record<string, unknown>;
-}
+/** An audit entry to write: the store adds its id and time. */
+export type AuditEvent = Pick<AuditEntry, 'actor' | 'action' | 'jobId'> & { detail?: AuditEntry['detail'] };

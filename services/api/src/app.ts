@@ -1,3 +1,4 @@
+import { firstErrorLine } from '@certfleet/contract';
 import type { FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
 import type { FleetQueues } from '@certfleet/jobs';
@@ -79,14 +80,10 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
       return reply.status(err.statusCode).send({ error: err.code, message: err.message });
     }
     if (err.validation) {
-      const first = err.validation[0];
-      const where =
-        (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || err.validationContext;
-      let message = first?.message ?? 'is not valid';
-      if (first?.keyword === 'additionalProperties') {
-        message = `unknown field '${String((first.params as { additionalProperty?: string }).additionalProperty)}'`;
-      }
-      return reply.status(400).send({ error: 'invalid_request', message: `${where}: ${message}` });
+      const root = err.validationContext ?? 'request';
+      return reply
+        .status(400)
+        .send({ error: 'invalid_request', message: firstErrorLine(err.validation, { root }) });
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {

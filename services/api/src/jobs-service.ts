@@ -6,7 +6,7 @@ import { JobName, type FleetQueues } from '@certfleet/jobs';
 import { canTransition, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments, computePlan } from './plan.js';
-import type { SubmitBody } from './schemas.js';
+import type { SubmitBody } from '@certfleet/contract';
 
 export interface JobsDeps {
   config: FleetConfig;

@@ -1,8 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { Type } from 'typebox';
-import Value from 'typebox/value';
-import { parse as parseYaml } from 'yaml';
+import { PERSON_PATTERN, loadYamlFile, parseYamlText, type YamlFileOptions } from '@certfleet/contract';
+import { Type, type Static } from 'typebox';
 
 export type Role = 'operator' | 'approver' | 'admin';
 
@@ -26,7 +24,7 @@ export const PrincipalsSchema = Type.Object(
     principals: Type.Array(
       Type.Object(
         {
-          name: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$' }),
+          name: Type.String({ pattern: PERSON_PATTERN }),
           roles: Type.Array(
             Type.Union([Type.Literal('operator'), Type.Literal('approver'), Type.Literal('admin')]),
             {
@@ -42,27 +40,26 @@ export const PrincipalsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const FILE_OPTIONS: YamlFileOptions = {
+  error: PrincipalsError,
+  explain: (field, message) =>
+    field.endsWith('tokenSha256')
+      ? `${message} (hex SHA-256 of the token: printf %s TOKEN | sha256sum)`
+      : undefined,
+};
+
 /** Validates principals YAML; errors name the file and the field. */
 export function parsePrincipals(text: string, source = 'auth'): Principal[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new PrincipalsError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  if (!Value.Check(PrincipalsSchema, doc)) {
-    const first = [...Value.Errors(PrincipalsSchema, doc)].find((e) => e.keyword !== 'boolean');
-    const where = (first?.instancePath ?? '')
-      .replace(/\/(\d+)/g, '[$1]')
-      .replace(/\//g, '.')
-      .replace(/^\./, '');
-    const hint = where.endsWith('tokenSha256')
-      ? ' (hex SHA-256 of the token: printf %s TOKEN | sha256sum)'
-      : '';
-    throw new PrincipalsError(
-      `${source}: ${where || '(top level)'}: ${first?.message ?? 'is not valid'}${hint}`,
-    );
-  }
+  return resolve(parseYamlText(PrincipalsSchema, text, source, FILE_OPTIONS), source);
+}
+
+/** Reads and validates the principals file. */
+export async function loadPrincipals(file: string): Promise<Principal[]> {
+  return resolve(await loadYamlFile(PrincipalsSchema, file, FILE_OPTIONS), file);
+}
+
+/** Names and token hashes are unique; roles are listed once. */
+function resolve(doc: Static<typeof PrincipalsSchema>, source: string): Principal[] {
   const seen = new Set<string>();
   const hashes = new Set<string>();
   return doc.principals.map((p, i) => {
@@ -78,16 +75,6 @@ export function parsePrincipals(text: string, source = 'auth'): Principal[] {
     hashes.add(hash);
     return { name: p.name, roles: [...new Set(p.roles)], tokenSha256: hash };
   });
-}
-
-export async function loadPrincipals(file: string): Promise<Principal[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new PrincipalsError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return parsePrincipals(text, file);
 }
 
 export function sha256Hex(text: string): string {

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import type { ApiDeps } from './app.js';
 import { ApiError, invalid } from './errors.js';
-import { JobSchema, WebhookBody, errors } from './schemas.js';
+import { Job, WebhookBody } from '@certfleet/contract';
+import { errors } from './schemas.js';
 import { receiveTicketWebhook } from './webhook-service.js';
 
 declare module 'fastify' {
@@ -80,7 +81,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOp
           'with another body 409 webhook_replay.',
         security: [],
         body: WebhookBody,
-        response: { 200: JobSchema, 201: JobSchema, ...errors(400, 401, 409, 413, 422, 429, 503) },
+        response: { 200: Job, 201: Job, ...errors(400, 401, 409, 413, 422, 429, 503) },
       },
       // Before the content type is looked at (415) or the body parsed: 503, then 401.
       preParsing: async (request, _reply, payload) => {

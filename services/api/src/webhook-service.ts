@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Job } from '@certfleet/store';
 import { conflict } from './errors.js';
 import { approveJob, newJobId, samePerson, submitJob, type JobsDeps } from './jobs-service.js';
-import type { WebhookBody } from './schemas.js';
+import type { WebhookBody } from '@certfleet/contract';
 
 /** How long a delivery id is remembered, so a late re-delivery still finds its job. */
 const DELIVERY_MEMORY_MS = 30 * 24 * 3600 * 1000;

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
-import { EnvironmentList, errors } from '../schemas.js';
+import { EnvironmentSummaryList } from '@certfleet/contract';
+import { errors } from '../schemas.js';
 import { describeEnvironments } from './environments.js';
 import type { RouteOptions } from './jobs.js';
 
@@ -17,7 +18,7 @@ export async function adminRoutes(scope: FastifyInstance, { deps, limited }: Rou
         tags: ['environments'],
         summary: 'Re-read the inventory file (every worker is told to as well)',
         description: 'A bad file is refused (422 inventory_invalid) and the old inventory stays in force.',
-        response: { 200: EnvironmentList, ...errors(401, 403, 422, 429, 503) },
+        response: { 200: EnvironmentSummaryList, ...errors(401, 403, 422, 429, 503) },
       },
     },
     async () => {

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../errors.js';
-import { AuditList, AuditQuery, errors } from '../schemas.js';
+import { AuditList } from '@certfleet/contract';
+import { AuditQuery, errors } from '../schemas.js';
 import type { RouteOptions } from './jobs.js';
 
 /** The audit trail. */

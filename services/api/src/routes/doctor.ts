@@ -8,32 +8,12 @@ import {
   type HostDiagnosis,
   type SshTarget,
 } from '@certfleet/ssh';
+import { DoctorReport, ENV_PATTERN } from '@certfleet/contract';
 import { Type } from 'typebox';
 import type { ApiDeps } from '../app.js';
 import { notFound } from '../errors.js';
 import { errors } from '../schemas.js';
 import type { RouteOptions } from './jobs.js';
-
-const DoctorCheckSchema = Type.Object({
-  check: Type.String({ description: 'host_key, login, install_dir, free_space, clock_skew, powershell, …' }),
-  ok: Type.Boolean(),
-  detail: Type.String(),
-});
-
-const DoctorReport = Type.Object({
-  environment: Type.String(),
-  platform: Type.String(),
-  ok: Type.Boolean({ description: 'every check of every front-end passed' }),
-  hosts: Type.Array(
-    Type.Object({
-      frontEnd: Type.String(),
-      host: Type.String(),
-      port: Type.Integer(),
-      ok: Type.Boolean(),
-      checks: Type.Array(DoctorCheckSchema),
-    }),
-  ),
-});
 
 async function diagnose(deps: ApiDeps, env: Environment, fe: FrontEnd): Promise<HostDiagnosis> {
   let target: SshTarget;
@@ -69,7 +49,7 @@ export async function doctorRoutes(scope: FastifyInstance, { deps, limited }: Ro
           'Windows also PowerShell and .NET Framework versions, language mode, FIPS and Module Logging ' +
           "policies, OpenSSH's DefaultShell and whether each key reader resolves. 200 even when checks fail: " +
           'see ok. POST because it connects to hosts; it is safe to repeat.',
-        params: Type.Object({ env: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) }),
+        params: Type.Object({ env: Type.String({ pattern: ENV_PATTERN }) }),
         response: { 200: DoctorReport, ...errors(400, 401, 403, 404, 429) },
       },
     },

@@ -1,16 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Inventory } from '@certfleet/inventory';
-import { EnvironmentList, errors } from '../schemas.js';
+import { EnvironmentList, type EnvironmentSummary } from '@certfleet/contract';
+import { errors } from '../schemas.js';
 import type { RouteOptions } from './jobs.js';
 
 /** The environments of an inventory as the API shows them (no credentials). */
-export function describeEnvironments(inventory: Inventory): {
-  name: string;
-  platform: string;
-  installDir: string;
-  frontEnds: { name: string; host: string; port: number }[];
-}[] {
+export function describeEnvironments(inventory: Inventory): EnvironmentSummary[] {
   return inventory.environments.map((e) => ({
     name: e.name,
     platform: e.platform,

@@ -5,7 +5,8 @@ import type { ApiDeps } from '../app.js';
 import { principalOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
 import { approveJob, rejectJob, retryJob, submitJob } from '../jobs-service.js';
-import { JobList, JobParams, JobSchema, ListQuery, RejectBody, SubmitBody, errors } from '../schemas.js';
+import { Job, JobList, RejectBody, SubmitBody } from '@certfleet/contract';
+import { JobParams, ListQuery, errors } from '../schemas.js';
 
 export interface RouteOptions {
   deps: ApiDeps;
@@ -28,7 +29,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
           'Inspects the PFX, resolves every environment to its front-ends and answers with the plan. ' +
           'Nothing is queued until another person approves it.',
         body: SubmitBody,
-        response: { 201: JobSchema, ...errors(400, 401, 403, 409, 413, 422, 429) },
+        response: { 201: Job, ...errors(400, 401, 403, 409, 413, 422, 429) },
       },
     },
     async (request, reply) => {
@@ -69,7 +70,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
         tags,
         summary: 'A job with every target',
         params: JobParams,
-        response: { 200: JobSchema, ...errors(400, 401, 403, 404) },
+        response: { 200: Job, ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -90,7 +91,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
           'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
           'if the inventory changed since submission the answer is 409 plan_changed.',
         params: JobParams,
-        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
@@ -108,7 +109,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
         summary: 'Reject a pending job with a reason',
         params: JobParams,
         body: RejectBody,
-        response: { 200: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+        response: { 200: Job, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request) => rejectJob(deps, principalOf(request).name, request.params.id, request.body.reason),
@@ -122,7 +123,7 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
         tags,
         summary: 'Queue the failed targets of a finished job again',
         params: JobParams,
-        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {

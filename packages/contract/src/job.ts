@@ -1,0 +1,188 @@
+import { Type, type Static } from 'typebox';
+import { CertificateSummary } from './certificate.js';
+import { ENV_PATTERN, JOB_ID_PATTERN, NAME_PATTERN, PERSON_PATTERN, TICKET_PATTERN } from './patterns.js';
+import { JobStatus, TargetErrorCode, TargetStatus } from './statuses.js';
+
+/** A notify URL; its address is checked by the service (README: notify URLs), not by a pattern. */
+const NotifyUrl = Type.String({
+  pattern: '^https?://',
+  maxLength: 2048,
+  description:
+    'http(s) URL; a host that is or resolves to a loopback, link-local, private or metadata address is refused (422 notify_url_forbidden) unless FLEET_NOTIFY_ALLOW allows it',
+});
+
+const notifyRequestFields = {
+  webhookUrl: Type.Optional(NotifyUrl),
+  slackUrl: Type.Optional(NotifyUrl),
+  email: Type.Optional(Type.Array(Type.String({ format: 'email', maxLength: 254 }), { maxItems: 20 })),
+};
+
+/** The sinks a submitter names (`notify` of the submit body). */
+export const NotifyRequest = Type.Object(notifyRequestFields, { additionalProperties: false });
+export type NotifyRequest = Static<typeof NotifyRequest>;
+
+/** A job's sinks as stored and shown: the submitter's, and a ticket system's callback. */
+export const NotifySinks = Type.Object(
+  {
+    ...notifyRequestFields,
+    callbackUrl: Type.Optional(
+      Type.String({ description: "a ticket system's callback (signed webhook, like webhookUrl)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type NotifySinks = Static<typeof NotifySinks>;
+
+/** Why a target failed. */
+export const TargetErrorInfo = Type.Object(
+  {
+    code: TargetErrorCode,
+    message: Type.String({ description: 'what the operator should do' }),
+  },
+  { additionalProperties: false },
+);
+export type TargetErrorInfo = Static<typeof TargetErrorInfo>;
+
+/** One environment × front-end of a job. */
+export const Target = Type.Object(
+  {
+    id: Type.String({ description: '<environment>/<front-end>' }),
+    environment: Type.String(),
+    frontEnd: Type.String(),
+    host: Type.String(),
+    port: Type.Integer(),
+    status: TargetStatus,
+    path: Type.String(),
+    sha256: Type.Union([Type.String(), Type.Null()]),
+    unchanged: Type.Boolean(),
+    attempts: Type.Integer(),
+    error: Type.Union([TargetErrorInfo, Type.Null()]),
+    finishedAt: Type.Union([Type.String(), Type.Null()]),
+    round: Type.Integer({
+      description: 'the round (1 = first run, then one per retry) that last touched it',
+    }),
+    thumbprint: Type.Optional(
+      Type.String({ description: 'windows: the certificate thumbprint in the store' }),
+    ),
+    store: Type.Optional(
+      Type.String({ description: 'windows: the store it was imported into, e.g. LocalMachine\\My' }),
+    ),
+    keyProvider: Type.Optional(
+      Type.String({ description: 'windows: the key storage provider that holds its private key' }),
+    ),
+    kept: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'windows: what was left in place on purpose (a superseded certificate an IIS binding uses)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Target = Static<typeof Target>;
+
+const jobRecordFields = {
+  id: Type.String(),
+  ticket: Type.String(),
+  name: Type.String(),
+  environments: Type.Array(Type.String()),
+  status: JobStatus,
+  source: Type.Union([Type.Literal('api'), Type.Literal('webhook')]),
+  submittedBy: Type.String(),
+  approvedBy: Type.Union([Type.String(), Type.Null()]),
+  rejectedBy: Type.Union([Type.String(), Type.Null()]),
+  rejectReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  planHash: Type.String({ description: 'binds an approval to the certificate, hosts, host keys and paths' }),
+  replace: Type.Boolean(),
+  round: Type.Integer({ description: '1, then one more per retry' }),
+  certificate: CertificateSummary,
+  paths: Type.Record(Type.String(), Type.String(), { description: 'the installed path per environment' }),
+  notify: NotifySinks,
+  pfxSha256: Type.String({
+    description: 'SHA-256 of the installed file (the normalised one when normalised)',
+  }),
+};
+
+/** The job record as stored (without targets, which live in their own hash). */
+export const JobRecord = Type.Object(jobRecordFields, { additionalProperties: false });
+export type JobRecord = Static<typeof JobRecord>;
+
+/** A job as the API answers it: the record with its targets. */
+export const Job = Type.Object(
+  { ...jobRecordFields, targets: Type.Array(Target) },
+  { additionalProperties: false },
+);
+export type Job = Static<typeof Job>;
+
+/** `GET /v1/jobs`. */
+export const JobList = Type.Object(
+  { items: Type.Array(Job), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+);
+export type JobList = Static<typeof JobList>;
+
+// Base64 with line breaks. Each character has one way to match (`=` only after the data,
+// line breaks after it only after a `=`), so a failing match is linear (README: regex rule).
+const BASE64 = '^[A-Za-z0-9+/\\r\\n]*(?:={1,2}[\\r\\n]*)?$';
+
+const submitFields = {
+  ticket: Type.String({ pattern: TICKET_PATTERN }),
+  name: Type.String({ pattern: NAME_PATTERN }),
+  environments: Type.Array(Type.String({ pattern: ENV_PATTERN }), {
+    minItems: 1,
+    maxItems: 50,
+    uniqueItems: true,
+  }),
+  pfx: Type.String({ minLength: 1, pattern: BASE64 }),
+  password: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'leave out for a PFX made without password; "" tries both empty forms',
+    }),
+  ),
+  caCertificates: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 65536 }), { maxItems: 10 }),
+  ),
+  normalize: Type.Optional(Type.Boolean()),
+  replace: Type.Optional(Type.Boolean()),
+  notify: Type.Optional(NotifyRequest),
+};
+
+/** `POST /v1/jobs`. Unknown fields are refused, not dropped. */
+export const SubmitBody = Type.Object(submitFields, { additionalProperties: false });
+export type SubmitBody = Static<typeof SubmitBody>;
+
+/** `POST /v1/webhooks/ticket`: the submit body and the ticket system's own fields. */
+export const WebhookBody = Type.Object(
+  {
+    ...submitFields,
+    deliveryId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
+    requestedBy: Type.Optional(Type.String({ pattern: PERSON_PATTERN })),
+    approvedBy: Type.Optional(Type.String({ pattern: PERSON_PATTERN })),
+    callbackUrl: Type.Optional(NotifyUrl),
+  },
+  { additionalProperties: false },
+);
+export type WebhookBody = Static<typeof WebhookBody>;
+
+/** `POST /v1/jobs/:id/reject`. */
+export const RejectBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+export type RejectBody = Static<typeof RejectBody>;
+
+/** A job id as a path parameter. */
+export const JobId = Type.String({ pattern: JOB_ID_PATTERN });
+
+/** Every error answer. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'the code (API.md)' }),
+    message: Type.String({ description: 'what to do' }),
+  },
+  { additionalProperties: false },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
