@@ -18,5 +18,12 @@ export default tseslint.config(
   {
     files: ['services/api/ui/**/*.js'],
     languageOptions: { sourceType: 'module', globals: globals.browser },
+    rules: {
+      // Types may come from the workspace packages (wire-types.d.ts); code the browser loads may not.
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\.{1,2}/)', message: 'the page loads its own module files only' }] },
+      ],
+    },
   },
 );

@@ -6,8 +6,10 @@
  * second job, whose subject holds markup, is rejected with a reason.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
@@ -32,6 +34,12 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const UI_DIR = fileURLToPath(new URL('../services/api/ui/', import.meta.url));
+/** Every script module of the page, relative to /ui/ (app.js and js/*.js). */
+const UI_MODULES = readdirSync(UI_DIR, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.split(path.sep).join('/'))
+  .sort();
 const HOSTILE_CN = '<img src=x onerror="globalThis.__pwned=1">ui-hostile';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -135,6 +143,50 @@ describe('the approval page in Chromium', () => {
     const bare = await fetch(`${stack.url}/ui`, { redirect: 'manual' });
     expect([301, 302, 307, 308]).toContain(bare.status);
     expect(new URL(bare.headers.get('location')!, stack.url).pathname).toBe('/ui/');
+  });
+
+  it('loads every script module of the page from /ui/ as JavaScript, within its CSP and without an error', async () => {
+    expect(UI_MODULES).toContain('app.js');
+    expect(UI_MODULES.length).toBeGreaterThan(1);
+    for (const file of UI_MODULES) {
+      const res = await fetch(`${uiUrl}${file}`);
+      expect(res.status, file).toBe(200);
+      // A module script needs a JavaScript type (nosniff is set): anything else is refused.
+      expect(res.headers.get('content-type'), file).toMatch(/^(?:text|application)\/javascript\b/);
+      expect(res.headers.get('content-security-policy'), file).toContain("script-src 'self'");
+      expect(res.headers.get('x-content-type-options'), file).toBe('nosniff');
+    }
+    // Files that only type-check the page are not served.
+    for (const file of ['tsconfig.json', 'js/wire-types.d.ts']) {
+      expect((await fetch(`${uiUrl}${file}`)).status, file).toBe(404);
+    }
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    sessions.push({ context, page, requests: [], problems });
+    const loaded: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      const { pathname } = new URL(r.url());
+      if (pathname.endsWith('.js') && r.ok()) loaded.push(pathname.slice('/ui/'.length));
+    });
+    // Records CSP violations as the page sees them (a refused module would be one).
+    await context.addInitScript({
+      content:
+        'globalThis.__cspViolations = []; document.addEventListener("securitypolicyviolation", ' +
+        '(e) => globalThis.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));',
+    });
+    await page.goto(uiUrl);
+    // The entry module ran to its end: it routed to the sign-in form and focused the token field.
+    await expect.poll(() => page.getByLabel('API token').isVisible()).toBe(true);
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('token');
+    expect([...new Set(loaded)].sort()).toEqual(UI_MODULES);
+    expect(await page.evaluate('globalThis.__cspViolations')).toEqual([]);
+    expect(problems).toEqual([]);
   });
 
   it('shows the job to its submitter but answers her approval with the API self_approval error', async () => {

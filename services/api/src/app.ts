@@ -180,6 +180,8 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     root: fileURLToPath(new URL('../ui/', import.meta.url)),
     prefix: '/ui/',
     index: ['index.html'],
+    // The page's assets only: the type-checking files beside them (tsconfig.json, *.d.ts) are not served.
+    allowedPath: (pathName) => pathName.endsWith('/') || /\.(?:html|css|js)$/.test(pathName),
     setHeaders: (res) => {
       res.header(
         'content-security-policy',

@@ -1,0 +1,40 @@
+// @ts-check
+// The "Request" card: who asked for what, who decided, where it installs.
+
+/** @import { Job } from './wire-types.js' */
+import { $, facts, h } from './dom.js';
+import { fmtTime, shortHash } from './format.js';
+
+/** Fills the job's overview. @param {Job} job */
+export function renderJobOverview(job) {
+  const paths = Object.entries(job.paths);
+  facts($('job-overview'), [
+    ['Ticket', h('span', { text: job.ticket })],
+    ['Job id', h('code', { text: job.id })],
+    ['Submitted by', h('span', { text: job.submittedBy }), ' · ', fmtTime(job.createdAt)],
+    ['Source', job.source ? h('span', { text: job.source }) : undefined],
+    ['Approved by', job.approvedBy ? h('span', { text: job.approvedBy }) : undefined],
+    ['Rejected by', job.rejectedBy ? h('span', { text: job.rejectedBy }) : undefined],
+    [
+      'Reject reason',
+      job.rejectReason ? h('span', { class: 'reject-reason', text: job.rejectReason }) : undefined,
+    ],
+    ['Updated', fmtTime(job.updatedAt)],
+    [
+      'Replaces existing',
+      job.replace ? h('span', { class: 'badge warn', text: 'yes: rotation of an existing name' }) : undefined,
+    ],
+    [
+      'Install path',
+      h(
+        'ul',
+        { class: 'paths' },
+        paths.map(([env, p]) => h('li', {}, h('strong', { text: env }), ': ', h('code', { text: p }))),
+      ),
+    ],
+    [
+      'Plan hash',
+      job.planHash ? h('code', { title: job.planHash, text: shortHash(job.planHash, 16) }) : undefined,
+    ],
+  ]);
+}
