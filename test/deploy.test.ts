@@ -53,10 +53,17 @@ const SHUTDOWN_SLACK_S = 5;
 
 let readme: string;
 let deploying: string;
+/** A real API on loopback: the health check and the probes are run against it. */
+let api: ApiServer;
 
 beforeAll(async () => {
   readme = await repoText('README.md');
   deploying = readmeSection(readme, 'Deploying');
+  api = await startApiServer();
+});
+
+afterAll(async () => {
+  await api?.stop();
 });
 
 describe('the README documents one command per service', () => {
@@ -201,14 +208,6 @@ describe('deploy/Dockerfile', () => {
   });
 
   describe('its HEALTHCHECK command, run here', () => {
-    let api: ApiServer;
-    beforeAll(async () => {
-      api = await startApiServer();
-    });
-    afterAll(async () => {
-      await api?.stop();
-    });
-
     async function healthcheck(port: number): Promise<number> {
       const checks = keyword(runtime(), 'HEALTHCHECK');
       expect(checks).toHaveLength(1);
@@ -540,14 +539,6 @@ describe('deploy/k8s', () => {
   });
 
   describe('the api’s probes and Service', () => {
-    let api: ApiServer;
-    beforeAll(async () => {
-      api = await startApiServer();
-    });
-    afterAll(async () => {
-      await api?.stop();
-    });
-
     it('probes readiness on /readyz and liveness on /healthz, on the port the api listens on', () => {
       const [container] = deployment('api').spec.containers;
       expect(container!.readinessProbe?.httpGet?.path).toBe('/readyz');
