@@ -225,6 +225,32 @@ describe('a job from submit to every front-end', () => {
     expect(notJson.status).toBe(400);
     expect(await queueSize(stack)).toBe(0);
   });
+
+  it('fails a queued job with a malformed payload at once, without spending its retries', async () => {
+    const { Queue, QueueEvents } = await import('bullmq');
+    const { createRedis, QueueName } = await import('@certfleet/jobs');
+    const redis = createRedis(stack.config.redisUrl);
+    const options = { connection: redis, prefix: keyPrefix(stack.config.prefix) };
+    const queue = new Queue(QueueName.InstallTarget, options);
+    const events = new QueueEvents(QueueName.InstallTarget, { ...options, connection: redis.duplicate() });
+    try {
+      await events.waitUntilReady();
+      const job = await queue.add(
+        QueueName.InstallTarget,
+        { jobId: 'not a job id', round: 0 },
+        { attempts: 5, backoff: { type: 'fixed', delay: 10 } },
+      );
+      await job.waitUntilFinished(events).catch(() => undefined);
+      const failed = await queue.getJob(job.id!);
+      expect(await failed?.getState()).toBe('failed');
+      expect(failed?.attemptsMade).toBe(1);
+      expect(failed?.failedReason).toContain('install-target');
+    } finally {
+      await events.close();
+      await queue.close();
+      redis.disconnect();
+    }
+  });
 });
 
 async function redisKeyExists(stack: Stack, key: string): Promise<boolean> {

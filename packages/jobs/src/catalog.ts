@@ -3,7 +3,7 @@
  * retry policy and retention. Everything that enqueues or serves a job reads it here.
  * Payloads carry ids only: key material stays sealed in the store.
  */
-import { JOB_ID_PATTERN, TARGET_ID_PATTERN } from '@certfleet/contract';
+import { FINAL_JOB_STATUSES, JOB_ID_PATTERN, StringEnum, TARGET_ID_PATTERN } from '@certfleet/contract';
 import { Type, type Static, type TSchema } from 'typebox';
 
 /** Every job certfleet runs. */
@@ -28,7 +28,12 @@ export const InstallTargetPayload = Type.Object({
   /** `<environment>/<front-end>` */
   targetId: Type.String({ pattern: TARGET_ID_PATTERN }),
 });
-export const NotifyPayload = Type.Object({ jobId: JobId, round: Round, status: Type.String() });
+/** A report is due once per job, round and final status. */
+export const NotifyPayload = Type.Object({
+  jobId: JobId,
+  round: Round,
+  status: StringEnum(FINAL_JOB_STATUSES),
+});
 
 export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;

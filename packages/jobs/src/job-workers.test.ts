@@ -11,6 +11,7 @@ describe('createJobWorkers', () => {
         connection: {},
         prefix: 'unused',
         settings: { [JobName.Notify]: {} },
+        onError: () => undefined,
       });
     expect(build).toThrow(MissingHandlerError);
     expect(build).toThrow("no handler for job 'notify'");

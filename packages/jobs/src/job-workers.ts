@@ -1,5 +1,13 @@
+import { CodedError } from '@certfleet/contract';
 import { keyPrefix } from '@certfleet/store';
-import { DelayedError, Worker, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
+import {
+  DelayedError,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Processor,
+  type WorkerOptions,
+} from 'bullmq';
 import { JOBS, type JobName, type PayloadOf } from './catalog.js';
 import { parsePayload } from './payload.js';
 
@@ -27,22 +35,29 @@ export interface JobWorkersOptions<N extends JobName> {
   /** certfleet's FLEET_PREFIX (the hash tag is added here). */
   prefix: string;
   settings: { readonly [K in N]: JobWorkerSettings };
+  /** Told of every worker error: Redis trouble, a failed lock renewal, a worker that stopped. */
+  onError: (err: Error) => void;
 }
 
 /** A process was asked to serve a job name it has no handler for; it refuses to start. */
-export class MissingHandlerError extends Error {
+export class MissingHandlerError extends CodedError {
   readonly code = 'missing_handler';
   constructor(readonly jobName: string) {
     super(`no handler for job '${jobName}'; this build cannot serve its queue`);
-    this.name = 'MissingHandlerError';
-    Object.setPrototypeOf(this, MissingHandlerError.prototype);
   }
 }
 
 function processor<N extends JobName>(name: N, handler: JobHandler<N>): Processor {
-  return (job, token) =>
-    handler({
-      payload: parsePayload(name, job.data),
+  return (job, token) => {
+    let payload: PayloadOf<N>;
+    try {
+      payload = parsePayload(name, job.data);
+    } catch (err) {
+      // a malformed payload stays malformed: no retry can mend it
+      throw new UnrecoverableError((err as Error).message);
+    }
+    return handler({
+      payload,
       attempt: job.attemptsMade + 1,
       maxAttempts: job.opts.attempts ?? 1,
       async postpone(untilMs) {
@@ -50,6 +65,7 @@ function processor<N extends JobName>(name: N, handler: JobHandler<N>): Processo
         throw new DelayedError();
       },
     });
+  };
 }
 
 /**
@@ -68,21 +84,24 @@ export function createJobWorkers<const N extends JobName>(
   }
   const prefix = keyPrefix(options.prefix);
   return Object.fromEntries(
-    served.map((name) => [
-      name,
-      new Worker(JOBS[name].queue, processor(name, handlers[name]), {
+    served.map((name) => {
+      const worker = new Worker(JOBS[name].queue, processor(name, handlers[name]), {
         ...options.settings[name],
         connection: options.connection,
         prefix,
         autorun: false,
-      }),
-    ]),
+      });
+      worker.on('error', options.onError);
+      return [name, worker];
+    }),
   ) as { readonly [K in N]: Worker };
 }
 
-/** Starts workers built by `createJobWorkers`; a worker that stops on an error reports it. */
-export function startJobWorkers(workers: Iterable<Worker>, onError: (err: Error) => void): void {
+/** Starts workers built by `createJobWorkers`; a worker that stops on an error tells its `onError`. */
+export function startJobWorkers(workers: Iterable<Worker>): void {
   for (const worker of workers) {
-    worker.run().catch((err: unknown) => onError(err instanceof Error ? err : new Error(String(err))));
+    worker
+      .run()
+      .catch((err: unknown) => worker.emit('error', err instanceof Error ? err : new Error(String(err))));
   }
 }

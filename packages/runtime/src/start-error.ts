@@ -1,13 +1,13 @@
+import { CodedError } from '@certfleet/contract';
+
 /** A start-up refusal the operator can act on: printed as one line, without a stack. */
-export class StartError extends Error {
+export class StartError extends CodedError {
   constructor(
     readonly code: string,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'StartError';
-    Object.setPrototypeOf(this, StartError.prototype);
   }
 }
 

@@ -25,15 +25,14 @@ export function createNotifier(deps: NotifierDeps): FleetNotifier {
     {
       connection: deps.connection,
       prefix: deps.config.prefix,
+      onError: (err) => deps.logger.error({ err: err.message }, 'notifier error'),
       settings: { [JobName.Notify]: { concurrency: 8, lockDuration: deps.config.lockDurationMs } },
     },
   );
-  const onError = (err: Error): void => deps.logger.error({ err: err.message }, 'notifier error');
-  worker.on('error', onError);
   return {
     worker,
     start() {
-      startJobWorkers([worker], onError);
+      startJobWorkers([worker]);
     },
     async close() {
       await worker.close();

@@ -7,7 +7,7 @@ import {
   type InstallResult,
   type SessionPool,
 } from '@certfleet/ssh';
-import type { JobRecord, TargetErrorInfo, TargetRecord } from '@certfleet/store';
+import { canTransition, type JobRecord, type TargetErrorInfo, type TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import type { HostLanes } from './host-lanes.js';
 import type { HostLocks } from './host-lock.js';
@@ -84,7 +84,12 @@ async function installTarget(
     error: null,
     finishedAt: null,
   };
-  await Promise.all([deps.store.jobs.transition(jobId, 'start'), deps.store.jobs.putTarget(jobId, target)]);
+  // only a round's first target starts its job; the others would read the whole job for a conflict
+  const starts = canTransition(record.status, 'start');
+  await Promise.all([
+    starts ? deps.store.jobs.transition(jobId, 'start') : undefined,
+    deps.store.jobs.putTarget(jobId, target),
+  ]);
   const log = deps.logger.child({ jobId, targetId, attempt });
   const started = process.hrtime.bigint();
 

@@ -40,23 +40,19 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     {
       connection: deps.connection,
       prefix: deps.config.prefix,
+      onError: (err) => deps.logger.error({ err: err.message }, 'worker error'),
       settings: {
         [JobName.Install]: { ...common, concurrency: 4 },
         [JobName.InstallTarget]: { ...common, concurrency: deps.config.concurrency },
       },
     },
   );
-  for (const w of [install, installTarget]) {
-    w.on('error', (err) => deps.logger.error({ err: err.message }, 'worker error'));
-  }
   return {
     install,
     installTarget,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget], (err) =>
-        deps.logger.error({ err: err.message }, 'worker error'),
-      );
+      startJobWorkers([install, installTarget]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
       const graceful = Promise.all([installTarget.close(), install.close()]);
