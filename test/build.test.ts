@@ -10,19 +10,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRedis } from '@certfleet/jobs';
-import {
-  fleetEnvironments,
-  startFleet,
-  writeServiceFiles,
-  type Fleet,
-  type ServiceFiles,
-} from '@certfleet/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT,
   apiClient,
   freePort,
   killAllServices,
+  type OneHostDeployment,
+  oneHostDeployment,
+  REPO_ROOT,
   serviceEnv,
   spawnService,
 } from './support/processes.js';
@@ -78,25 +73,18 @@ describe('npm run build', () => {
 });
 
 describe('the compiled services under plain Node.js', () => {
-  let fleet: Fleet;
-  let files: ServiceFiles;
+  let deployment: OneHostDeployment;
   let work: string;
   const prefix = `build-${randomBytes(5).toString('hex')}`;
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'certfleet-build-'));
-    fleet = await startFleet({ count: 1 });
-    files = await writeServiceFiles({
-      environments: fleetEnvironments(fleet, { 'acme-prd': 1 }),
-      username: fleet.username,
-      privateKeyPath: fleet.clientKeyPath,
-    });
+    deployment = await oneHostDeployment('acme-prd');
   });
 
   afterAll(async () => {
     await killAllServices();
-    await fleet?.stop();
-    await files?.remove();
+    await deployment?.stop();
     await rm(work, { recursive: true, force: true });
     const redis = createRedis(REDIS_URL);
     const keys = await redis.keys(`{${prefix}}:*`);
@@ -107,7 +95,11 @@ describe('the compiled services under plain Node.js', () => {
   /** Starts `service` from dist/ and returns it with the file its loaded modules go to. */
   function startCompiled(service: 'api' | 'worker', extra: Record<string, string>) {
     const loaded = path.join(work, `${service}-modules.txt`);
-    const env = serviceEnv(files, { redisUrl: REDIS_URL, prefix }, { ...extra, LOADED_MODULES: loaded });
+    const env = serviceEnv(
+      deployment.files,
+      { redisUrl: REDIS_URL, prefix },
+      { ...extra, LOADED_MODULES: loaded },
+    );
     const proc = spawnService(service, env, { compiled: true, nodeArgs: [`--import=${RECORD_LOADS}`] });
     return { proc, modules: async () => (await readFile(loaded, 'utf8')).trim().split('\n') };
   }
@@ -115,7 +107,7 @@ describe('the compiled services under plain Node.js', () => {
   it('starts the API from services/api/dist/main.js: /healthz answers, the page is served, no TypeScript is loaded', async () => {
     const port = await freePort();
     const { proc, modules } = startCompiled('api', { PORT: String(port) });
-    const api = apiClient(`http://127.0.0.1:${port}`, files.tokens);
+    const api = apiClient(`http://127.0.0.1:${port}`, deployment.files.tokens);
     await api.waitUntilUp(30_000);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);

@@ -35,6 +35,11 @@ if (!tool) fail('usage: node tools/on-node.js <tool in node_modules/.bin> [argsâ
 const node = process.env['CERTFLEET_NODE'] ?? path.join(root, 'node_modules/node24/bin/node');
 if (!existsSync(node)) fail(`${node} is missing: run npm ci (the node24 devDependency holds Node.js 24)`);
 const nodeHome = path.dirname(path.dirname(node));
+/** The environment of every child: the chosen Node.js first on PATH. */
+const childEnv = {
+  ...process.env,
+  PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH'] ?? ''}`,
+};
 
 /** Runs `script` (CommonJS, `-e`) on the chosen Node.js and returns its trimmed stdout. */
 function evaluate(script) {
@@ -56,11 +61,7 @@ if (!bindingLoads()) {
     cwd: root,
     stdio: 'inherit',
     // node-gyp builds against the chosen binary's own headers (it ships include/node)
-    env: {
-      ...process.env,
-      PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH'] ?? ''}`,
-      npm_config_nodedir: nodeHome,
-    },
+    env: { ...childEnv, npm_config_nodedir: nodeHome },
   });
   if (rebuilt.status !== 0 || !bindingLoads())
     fail(`could not build ssh2's native crypto binding for Node.js ${version}`);
@@ -72,7 +73,7 @@ say(`${tool} runs on Node.js ${version} (${path.relative(root, node) || node})`)
 const child = spawnSync(node, [realpathSync(bin), ...args], {
   cwd: process.cwd(),
   stdio: 'inherit',
-  env: { ...process.env, PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH'] ?? ''}` },
+  env: childEnv,
 });
 if (child.error) fail(`${tool}: ${child.error.message}`);
 process.exit(child.status ?? 1);

@@ -10,21 +10,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fleetEnvironments, startFleet, writeServiceFiles } from '@certfleet/test-kit';
-import { killAllServices, serviceEnv, spawnService } from '../support/processes.js';
+import { killAllServices, oneHostDeployment, serviceEnv, spawnService } from '../support/processes.js';
 import { median, ms, fixed, rssMiB, table } from './measure.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 7);
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const IDLE_MS = 3_000;
 
-const fleet = await startFleet({ count: 1 });
-const files = await writeServiceFiles({
-  environments: fleetEnvironments(fleet, { 'bench-prd': 1 }),
-  username: fleet.username,
-  privateKeyPath: fleet.clientKeyPath,
+const deployment = await oneHostDeployment('bench-prd');
+const env = serviceEnv(deployment.files, {
+  redisUrl: REDIS_URL,
+  prefix: `bench-${randomBytes(4).toString('hex')}`,
 });
-const env = serviceEnv(files, { redisUrl: REDIS_URL, prefix: `bench-${randomBytes(4).toString('hex')}` });
 
 /** One start of the worker: milliseconds to "worker started", then MiB resident when idle. */
 async function once(compiled: boolean): Promise<{ startMs: number; rss: number }> {
@@ -68,6 +65,5 @@ try {
   );
 } finally {
   await killAllServices();
-  await fleet.stop();
-  await files.remove();
+  await deployment.stop();
 }

@@ -13,7 +13,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killOnExit, type ServiceFiles } from '@certfleet/test-kit';
+import {
+  fleetEnvironments,
+  killOnExit,
+  startFleet,
+  writeServiceFiles,
+  type Fleet,
+  type ServiceFiles,
+} from '@certfleet/test-kit';
 
 /** The repository root: services are started from here so that workspace imports resolve. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -231,6 +238,33 @@ export function serviceEnv(
     // The test receivers listen on loopback, which notify URLs may not reach by default.
     FLEET_NOTIFY_ALLOW: '127.0.0.0/8',
     ...extra,
+  };
+}
+
+/** One real sshd front-end, and the files a service reads with it as environment `environment`. */
+export interface OneHostDeployment {
+  fleet: Fleet;
+  files: ServiceFiles;
+  /** Stops the host and removes the files. */
+  stop(): Promise<void>;
+}
+
+/** Starts one sshd front-end and writes the inventory (one environment), principals and master key. */
+export async function oneHostDeployment(environment: string): Promise<OneHostDeployment> {
+  const fleet = await startFleet({ count: 1 });
+  const environments = fleetEnvironments(fleet, { [environment]: 1 });
+  const files = await writeServiceFiles({
+    environments,
+    username: fleet.username,
+    privateKeyPath: fleet.clientKeyPath,
+  });
+  return {
+    fleet,
+    files,
+    async stop() {
+      await fleet.stop();
+      await files.remove();
+    },
   };
 }
 
