@@ -69,7 +69,8 @@ if (!bindingLoads()) {
 
 const bin = path.join(root, 'node_modules/.bin', tool);
 if (!existsSync(bin)) fail(`no ${tool} in node_modules/.bin: run npm ci`);
-say(`${tool} runs on Node.js ${version} (${path.relative(root, node) || node})`);
+const shown = path.relative(root, node);
+say(`${tool} runs on Node.js ${version} (${shown.startsWith('..') ? node : shown})`);
 const child = spawnSync(node, [realpathSync(bin), ...args], {
   cwd: process.cwd(),
   stdio: 'inherit',
