@@ -4,7 +4,17 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js', '!services/api/ui/**/*.js'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'coverage/**',
+      '**/*.mjs',
+      '**/*.js',
+      '!services/api/ui/**/*.js',
+      '!tools/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -25,5 +35,10 @@ export default tseslint.config(
         { patterns: [{ regex: '^(?!\\.{1,2}/)', message: 'the page loads its own module files only' }] },
       ],
     },
+  },
+  // The build and test launchers run before anything is compiled: plain ES modules on Node.js.
+  {
+    files: ['tools/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.node },
   },
 );

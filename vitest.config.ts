@@ -1,6 +1,12 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Workspace imports resolve to src/ (the packages' "source" export), not to the compiled dist/.
+const conditions = ['source', ...defaultServerConditions];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       {
@@ -13,6 +19,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // fleetctl and the compiled services run from dist/: build it first
+          globalSetup: ['test/support/build.ts'],
           // real sshd, Redis and HTTP peers: one file at a time keeps 2 cores honest
           fileParallelism: false,
           testTimeout: 120_000,

@@ -5,11 +5,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { SOURCE_NODE_ARGS } from './support/processes.js';
 
 const run = promisify(execFile);
 
 async function demo(hosts: 'sshd' | 'inprocess'): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'deploy/demo/demo.ts'], {
+  const { stdout } = await run(process.execPath, [...SOURCE_NODE_ARGS, 'deploy/demo/demo.ts'], {
     env: { ...process.env, CERTFLEET_DEMO_HOSTS: hosts, LOG_LEVEL: 'silent' },
     timeout: 120_000,
   });

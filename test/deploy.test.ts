@@ -242,7 +242,7 @@ describe('deploy/release.sh, on stand-in dist/ files', () => {
     const { stdout } = await run('git', ['ls-files', 'packages', 'services'], { cwd: REPO_ROOT });
     runtimeFiles = stdout
       .split('\n')
-      .filter((f) => f !== '' && !/\.ts$|(^|\/)package\.json$|\.md$/.test(f))
+      .filter((f) => f !== '' && !/\.ts$|(^|\/)package\.json$|\.md$|(^|\/)tsconfig[^/]*\.json$/.test(f))
       // the test kit runs only in tests; fleetctl runs from a checkout, not from the release
       .filter((f) => !f.startsWith('packages/test-kit/') && !f.startsWith('packages/cli/bin/'));
     tree = await mkdtemp(path.join(tmpdir(), 'certfleet-release-'));

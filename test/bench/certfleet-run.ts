@@ -44,7 +44,7 @@ export async function startBenchStack(options: {
       FLEET_NOTIFY_WEBHOOK_SECRET: 'bench-report-secret',
     },
   });
-  // the worker as `npm run start:worker` runs it (node + tsx), logging at info like production
+  // the worker from its TypeScript (node + tsx), logging at info like production
   const worker = spawnService(
     'worker',
     { ...stack.env, LOG_LEVEL: 'info', NODE_OPTIONS: WORKER_NODE_OPTIONS },

@@ -7,9 +7,9 @@
  *   npm run bench -- --hosts 4,16 --runs 3 --json bench.json
  *
  * Needs root, openssh-server, and Debian's pssh and ansible (`apt-get install -y pssh ansible`).
- * The API and notifier run in this process, the worker in its own (`node --import tsx
- * services/worker/src/main.ts`, as `npm run start:worker`), whose peak RSS is read from
- * /proc. Every sshd, child process and the stack are stopped at the end and on Ctrl-C.
+ * The API and notifier run in this process, the worker in its own (from its TypeScript:
+ * `node --import tsx --conditions=source services/worker/src/main.ts`), whose peak RSS is
+ * read from /proc. Every sshd, child process and the stack are stopped at the end and on Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';

@@ -1,6 +1,7 @@
 /**
- * certfleet services as separate processes, the way they run in production
- * (`node --import tsx services/<name>/src/main.ts`), configured by environment only.
+ * certfleet services as separate processes, configured by environment only: from their
+ * TypeScript (`node --import tsx --conditions=source services/<name>/src/main.ts`), or compiled
+ * (`node services/<name>/dist/main.js`, as `npm start` runs them in production).
  * Crash tests kill them by pid (SIGKILL, SIGTERM) and start new ones.
  *
  * Also here: the files a service reads (inventory, principals, master key), a free TCP
@@ -12,19 +13,43 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killOnExit, type ServiceFiles } from '@certfleet/test-kit';
+import {
+  fleetEnvironments,
+  killOnExit,
+  startFleet,
+  writeServiceFiles,
+  type Fleet,
+  type ServiceFiles,
+} from '@certfleet/test-kit';
 
 /** The repository root: services are started from here so that workspace imports resolve. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export type ServiceName = 'api' | 'worker' | 'notifier' | 'all';
 
-const MAINS: Record<ServiceName, string> = {
-  api: 'services/api/src/main.ts',
-  worker: 'services/worker/src/main.ts',
-  notifier: 'services/notifier/src/main.ts',
-  all: 'services/all/src/main.ts',
-};
+/**
+ * Node.js arguments that run a workspace's TypeScript: tsx's loader, and the `source` export
+ * condition so that `@certfleet/*` imports resolve to `src/` rather than to the compiled `dist/`.
+ */
+export const SOURCE_NODE_ARGS = ['--import', 'tsx', '--conditions=source'] as const;
+
+/** How spawnService starts a service. */
+export interface SpawnOptions {
+  /** `worker-2`, …: names it in messages. */
+  label?: string;
+  /** Runs `dist/main.js` under plain Node.js (as `npm start` does) instead of `src/main.ts` under tsx. */
+  compiled?: boolean;
+  /** More Node.js options, before the entry point. */
+  nodeArgs?: string[];
+}
+
+/** The command line (after the Node.js binary) that starts `service`. */
+function serviceArgs(service: ServiceName, options: SpawnOptions): string[] {
+  const entry = options.compiled
+    ? [`services/${service}/dist/main.js`]
+    : [...SOURCE_NODE_ARGS, `services/${service}/src/main.ts`];
+  return [...(options.nodeArgs ?? []), ...entry];
+}
 
 export interface ExitStatus {
   code: number | null;
@@ -78,13 +103,14 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
 let counter = 0;
 
 /**
- * Starts `services/<service>/src/main.ts` in a new Node.js process with exactly `env`
- * (plus PATH, HOME and LANG of this process): nothing of the test runner leaks into it.
+ * Starts `services/<service>/src/main.ts` (or, with `compiled`, `dist/main.js` under plain
+ * Node.js) in a new process of this same Node.js (process.execPath) with exactly `env` (plus
+ * PATH, HOME and LANG of this process): nothing of the test runner leaks into it.
  */
 export function spawnService(
   service: ServiceName,
   env: Record<string, string>,
-  options: { label?: string } = {},
+  options: SpawnOptions = {},
 ): ServiceProcess {
   const label = options.label ?? `${service}-${++counter}`;
   const base: Record<string, string> = {};
@@ -92,7 +118,7 @@ export function spawnService(
     const value = process.env[name];
     if (value !== undefined) base[name] = value;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', MAINS[service]], {
+  const child = spawn(process.execPath, serviceArgs(service, options), {
     cwd: REPO_ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -212,6 +238,33 @@ export function serviceEnv(
     // The test receivers listen on loopback, which notify URLs may not reach by default.
     FLEET_NOTIFY_ALLOW: '127.0.0.0/8',
     ...extra,
+  };
+}
+
+/** One real sshd front-end, and the files a service reads with it as environment `environment`. */
+export interface OneHostDeployment {
+  fleet: Fleet;
+  files: ServiceFiles;
+  /** Stops the host and removes the files. */
+  stop(): Promise<void>;
+}
+
+/** Starts one sshd front-end and writes the inventory (one environment), principals and master key. */
+export async function oneHostDeployment(environment: string): Promise<OneHostDeployment> {
+  const fleet = await startFleet({ count: 1 });
+  const environments = fleetEnvironments(fleet, { [environment]: 1 });
+  const files = await writeServiceFiles({
+    environments,
+    username: fleet.username,
+    privateKeyPath: fleet.clientKeyPath,
+  });
+  return {
+    fleet,
+    files,
+    async stop() {
+      await fleet.stop();
+      await files.remove();
+    },
   };
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// fleetctl runs from its TypeScript source: tsx's ESM loader is registered in
-// this same process (no second process, so signals and exit codes stay plain),
-// then the CLI is loaded.
-import { register } from 'tsx/esm/api';
+// fleetctl runs compiled, under plain Node.js: `npm run build` writes ../dist/main.js.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const main = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('fleetctl: not built yet: run `npm run build` in the certfleet checkout first\n');
+  process.exit(1);
+}
+await import(main.href);

@@ -1,4 +1,4 @@
-/** The fleetctl executable (bin/fleetctl.js loads this under tsx). */
+/** The fleetctl executable (bin/fleetctl.js loads its compiled form, dist/main.js). */
 import { processIo } from './cli-io.js';
 import { runCli } from './program.js';
 
