@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { seal, SealError, unseal } from './seal.js';
 import type {
   AuditEntry,
@@ -77,7 +77,7 @@ export class FleetStore {
   private readonly auditMaxLen: number;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     private readonly options: FleetStoreOptions,
   ) {
     this.p = `{${options.prefix}}`;

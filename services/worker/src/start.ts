@@ -1,6 +1,6 @@
 import type { FleetConfig } from '@certfleet/config';
 import type { Running } from '@certfleet/runtime';
-import { inventoryChannel } from '@certfleet/jobs';
+import { duplicateRedis, inventoryChannel } from '@certfleet/jobs';
 import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './workers.js';
@@ -30,7 +30,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   };
   workers.start();
   process.on('SIGHUP', onHup);
-  const subscriber = redis.duplicate();
+  const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));
   await subscriber.subscribe(inventoryChannel(config.prefix));
   subscriber.on('message', onHup);
