@@ -50,7 +50,7 @@ describe('scale-out on a 3-master Redis Cluster', () => {
   beforeAll(async () => {
     [cluster, fleet] = await Promise.all([startRedisCluster(3), startFleet({ count: HOSTS })]);
     deployment = await startDeployment({ redisUrl: cluster.url, prefix, fleet, workers: 3 });
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await deployment?.stop();

@@ -205,7 +205,7 @@ export async function installThrough(
   }
 }
 
-/** Problems with the hosts and the record: every host holds `<name>.pfx` and its CA file once, whole, nothing else. */
+/** Problems with the hosts and the record: every host holds `<name>.pfx` and its CA file once, whole, and no other file of that name. */
 export async function installProblems(
   fleet: Fleet,
   certs: DemoCertificates,
@@ -223,7 +223,10 @@ export async function installProblems(
     const target = targets.find((t) => t.frontEnd === `fe-${i + 1}`);
     if (target?.status !== 'installed' || target.sha256 !== expected || target.error !== null)
       problems.push(`${host.name}: recorded ${JSON.stringify(target)}`);
-    const files = (await readdir(host.dir)).sort();
+    // this name's files, temporary ones (`.<name>.…`) included
+    const files = (await readdir(host.dir))
+      .filter((f) => f.startsWith(`${name}.`) || f.startsWith(`.${name}.`))
+      .sort();
     if (JSON.stringify(files) !== JSON.stringify([`${name}.ca1.cer`, `${name}.pfx`].sort()))
       problems.push(`${host.name}: holds ${files.join(', ')}`);
     const pfx = await readFile(path.join(host.dir, `${name}.pfx`)).catch(() => Buffer.alloc(0));

@@ -9,7 +9,7 @@ describe('redisConnectionFromUrl', () => {
     expect(options('rediss://user:pw@redis.example:6380')).toBe('rediss://user:pw@redis.example:6380');
   });
 
-  it('reads Sentinel URLs: sentinels, master name, password, db, TLS', () => {
+  it('reads Sentinel URLs: sentinels, master name, password, db, TLS; follows a failover at once', () => {
     expect(options('redis+sentinel://:s%40cret@10.0.0.1:26380,10.0.0.2/mymaster?db=3')).toEqual({
       sentinels: [
         { host: '10.0.0.1', port: 26380 },
@@ -19,7 +19,14 @@ describe('redisConnectionFromUrl', () => {
       password: 's@cret',
       sentinelPassword: 's@cret',
       db: 3,
+      failoverDetector: true,
+      reconnectOnError: expect.any(Function),
     });
+    const { reconnectOnError } = options('redis+sentinel://s1/m') as {
+      reconnectOnError: (e: Error) => unknown;
+    };
+    expect(reconnectOnError(new Error("READONLY You can't write against a read only replica."))).toBe(2);
+    expect(reconnectOnError(new Error('WRONGTYPE Operation against a key'))).toBe(false);
     expect(options('rediss+sentinel://s1:26379/primary')).toMatchObject({
       sentinels: [{ host: 's1', port: 26379 }],
       name: 'primary',

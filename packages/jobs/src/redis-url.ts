@@ -173,6 +173,11 @@ export function redisConnectionFromUrl(url: string): RedisConnectionSpec {
       ...(password ? { password, sentinelPassword: password } : {}),
       ...(db === undefined ? {} : { db }),
       ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      // A forced failover leaves the old master writable until Sentinel demotes it, seconds
+      // later, and what it took then is lost: move on the sentinels' +switch-master at once.
+      failoverDetector: true,
+      // A write that still reaches the demoted master is sent again to the new one.
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
     },
   };
 }
