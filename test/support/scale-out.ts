@@ -105,9 +105,9 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     );
     all.push(api, notifier, ...workers);
     await Promise.all([
-      api.waitForOutput(/"msg":"api listening"/, 60_000),
-      notifier.waitForOutput(/"msg":"notifier started"/, 60_000),
-      ...workers.map((w) => w.waitForOutput(/"msg":"worker started"/, 60_000)),
+      api.waitForOutput(/"msg":"api listening"/, 120_000),
+      notifier.waitForOutput(/"msg":"notifier started"/, 120_000),
+      ...workers.map((w) => w.waitForOutput(/"msg":"worker started"/, 120_000)),
     ]);
     const client = apiClient(`http://127.0.0.1:${port}`, files.tokens);
     await client.waitUntilUp();
