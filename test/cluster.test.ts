@@ -14,6 +14,7 @@ import {
   installProblems,
   installThrough,
   killWorkerPartWay,
+  operatorProblems,
   reportProblems,
   startDeployment,
   type Deployment,
@@ -66,6 +67,7 @@ describe('scale-out on a 3-master Redis Cluster', () => {
     expect(run.at[0]!.progress['installed']).toBeLessThan(HOSTS);
     expect(await installProblems(fleet, certs, name, run.job), deployment.evidence()).toEqual([]);
     expect(await reportProblems(deployment, run.job)).toEqual([]);
+    expect(await operatorProblems(deployment)).toEqual([]);
     // the other two workers and the API and notifier rode on
     expect(deployment.workers.filter((w) => w.running)).toHaveLength(2);
     expect(deployment.services.every((s) => s.running)).toBe(true);

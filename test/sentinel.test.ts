@@ -15,6 +15,7 @@ import {
   installProblems,
   installThrough,
   killWorkerPartWay,
+  operatorProblems,
   reportProblems,
   startDeployment,
   type Deployment,
@@ -110,6 +111,7 @@ describe('Redis through Sentinel', () => {
       .toBe('slave');
     const reread = await deployment.client.getJob(run.job.id);
     expect(await installProblems(fleet, certs, name, reread)).toEqual([]);
+    expect(await operatorProblems(deployment)).toEqual([]);
     const promoted = new Redis({ port: switched!.to, host: '127.0.0.1' });
     try {
       expect(await promoted.exists(`{${prefix}}:job:${run.job.id}`)).toBe(1);

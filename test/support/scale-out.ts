@@ -274,3 +274,26 @@ export async function reportProblems(
   if (ofJob().length !== job.round) problems.push(`${ofJob().length} reports for ${job.round} round(s)`);
   return problems;
 }
+
+/**
+ * Problems with what operators read from the API on this Redis: /readyz, /metrics
+ * (fleet-wide counters and queue counts) and Bull Board's queue list for carol (admin).
+ */
+export async function operatorProblems(deployment: Deployment): Promise<string[]> {
+  const { client } = deployment;
+  const problems: string[] = [];
+  const ready = await fetch(`${client.url}/readyz`);
+  if (ready.status !== 200) problems.push(`/readyz answered ${ready.status}`);
+  const metrics = await fetch(`${client.url}/metrics`);
+  const text = await metrics.text();
+  if (metrics.status !== 200 || !/certfleet_jobs_total\{status="completed"\} [1-9]/.test(text))
+    problems.push(`/metrics answered ${metrics.status}: ${text.slice(0, 200)}`);
+  const board = await client.request('carol', 'GET', '/admin/queues/api/queues');
+  const names = ((board.body as Json)?.queues as { name: string }[] | undefined)?.map((q) => q.name).sort();
+  if (
+    board.status !== 200 ||
+    JSON.stringify(names) !== JSON.stringify(['install', 'install-target', 'notify'])
+  )
+    problems.push(`Bull Board answered ${board.status}: ${JSON.stringify(names)}`);
+  return problems;
+}
