@@ -10,15 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster.js';
-import {
-  installProblems,
-  installThrough,
-  killWorkerPartWay,
-  operatorProblems,
-  reportProblems,
-  startDeployment,
-  type Deployment,
-} from './support/scale-out.js';
+import * as scaleOut from './support/scale-out.js';
 
 const HOSTS = 30;
 
@@ -44,13 +36,13 @@ async function keysOfNode(port: number): Promise<{ key: string; slot: number }[]
 describe('scale-out on a 3-master Redis Cluster', () => {
   let cluster: RedisCluster;
   let fleet: Fleet;
-  let deployment: Deployment;
+  let deployment: scaleOut.Deployment;
   const prefix = `cluster-${process.pid}-${Date.now().toString(36)}`;
   const certs = makeDemoCertificates('cluster-client');
 
   beforeAll(async () => {
     [cluster, fleet] = await Promise.all([startRedisCluster(3), startFleet({ count: HOSTS })]);
-    deployment = await startDeployment({ redisUrl: cluster.url, prefix, fleet, workers: 3 });
+    deployment = await scaleOut.startDeployment({ redisUrl: cluster.url, prefix, fleet, workers: 3 });
   }, 240_000);
 
   afterAll(async () => {
@@ -61,13 +53,15 @@ describe('scale-out on a 3-master Redis Cluster', () => {
 
   it('installs one job on 30 hosts while a worker is killed with SIGKILL part-way: each host once, every target recorded, one report', async () => {
     const name = 'cluster-client';
-    const run = await installThrough(deployment, certs, name, [killWorkerPartWay(deployment, 1)]);
+    const run = await scaleOut.installThrough(deployment, certs, name, [
+      scaleOut.killWorkerPartWay(deployment, 1),
+    ]);
     // the kill landed part-way: some hosts were installed, others were not yet
     expect(run.at[0]!.progress['installed']).toBeGreaterThanOrEqual(3);
     expect(run.at[0]!.progress['installed']).toBeLessThan(HOSTS);
-    expect(await installProblems(fleet, certs, name, run.job), deployment.evidence()).toEqual([]);
-    expect(await reportProblems(deployment, run.job)).toEqual([]);
-    expect(await operatorProblems(deployment)).toEqual([]);
+    expect(await scaleOut.installProblems(fleet, certs, name, run.job), deployment.evidence()).toEqual([]);
+    expect(await scaleOut.reportProblems(deployment, run.job)).toEqual([]);
+    expect(await scaleOut.operatorProblems(deployment)).toEqual([]);
     // the other two workers and the API and notifier rode on
     expect(deployment.workers.filter((w) => w.running)).toHaveLength(2);
     expect(deployment.services.every((s) => s.running)).toBe(true);

@@ -53,6 +53,14 @@ describe('redisConnectionFromUrl', () => {
   });
 });
 
+/** Each URL is refused: no target, not a usable REDIS_URL, and no exception. */
+function expectRefused(urls: string[]): void {
+  for (const url of urls) {
+    expect(parseRedisUrl(url), url).toBeUndefined();
+    expect(isRedisUrl(url), url).toBe(false);
+  }
+}
+
 describe('parseRedisUrl', () => {
   it('tells a plain server, a TLS server, a Sentinel master and a Cluster apart', () => {
     expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ kind: 'plain', url: 'redis://127.0.0.1:6379' });
@@ -83,35 +91,29 @@ describe('parseRedisUrl', () => {
   });
 
   it('refuses other schemes, unknown topologies, a Sentinel URL without a master name and blanks', () => {
-    for (const url of [
+    expectRefused([
       'http://127.0.0.1:6379',
       'redis+constructor://x/y',
       'redis+sentinel://s1:26379',
       'redis://',
       'redis://host name:6379',
       'redis+sentinel://s1:26379/main\n',
-    ]) {
-      expect(parseRedisUrl(url), url).toBeUndefined();
-      expect(isRedisUrl(url), url).toBe(false);
-    }
+    ]);
   });
 
   it('refuses, without throwing, a Sentinel URL with bad percent-encoding, a port that is no port or a bad db', () => {
-    for (const url of [
+    expectRefused([
       'redis+sentinel://:%ZZ@s1:26379/main',
       'redis+sentinel://s1:26379/ma%E0in',
       'redis+sentinel://s1:abc/main',
       'redis+sentinel://s1:70000/main',
       'redis+sentinel://s1:26379/main?db=x',
       'redis+sentinel://s1:26379,,s2/main',
-    ]) {
-      expect(parseRedisUrl(url), url).toBeUndefined();
-      expect(isRedisUrl(url), url).toBe(false);
-    }
+    ]);
   });
 
   it('refuses a Cluster URL with a database, a query, a blank or bad node, bad encoding or a newline', () => {
-    for (const url of [
+    expectRefused([
       'redis+cluster://',
       'redis+cluster://a:7000/0',
       'redis+cluster://a:7000?db=1',
@@ -123,10 +125,7 @@ describe('parseRedisUrl', () => {
       'redis+cluster://:%ZZ@a:7000',
       'redis+cluster://a:7000\n',
       'redis+cluster://a b:7000',
-    ]) {
-      expect(parseRedisUrl(url), url).toBeUndefined();
-      expect(isRedisUrl(url), url).toBe(false);
-    }
+    ]);
   });
 });
 
