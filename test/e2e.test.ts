@@ -228,11 +228,14 @@ describe('a job from submit to every front-end', () => {
 
   it('fails a queued job with a malformed payload at once, without spending its retries', async () => {
     const { Queue, QueueEvents } = await import('bullmq');
-    const { createRedis, QueueName } = await import('@certfleet/jobs');
+    const { createRedis, duplicateRedis, QueueName } = await import('@certfleet/jobs');
     const redis = createRedis(stack.config.redisUrl);
     const options = { connection: redis, prefix: keyPrefix(stack.config.prefix) };
     const queue = new Queue(QueueName.InstallTarget, options);
-    const events = new QueueEvents(QueueName.InstallTarget, { ...options, connection: redis.duplicate() });
+    const events = new QueueEvents(QueueName.InstallTarget, {
+      ...options,
+      connection: duplicateRedis(redis),
+    });
     try {
       await events.waitUntilReady();
       const job = await queue.add(

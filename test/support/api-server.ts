@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { startApi, type RunningApi } from '@certfleet/api';
 import { loadConfig, type FleetConfig } from '@certfleet/config';
-import { createRedis } from '@certfleet/jobs';
-import { FleetKeys } from '@certfleet/store';
+import { createRedis, deletePrefixKeys } from '@certfleet/jobs';
 import { pino } from 'pino';
 import { writeServiceFiles, type HarnessEnvironment } from '@certfleet/test-kit';
 
@@ -63,8 +62,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
     async stop() {
       await running.close();
       const redis = createRedis(config.redisUrl);
-      const keys = await redis.keys(new FleetKeys(config.prefix).all);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      await deletePrefixKeys(redis, config.prefix);
       redis.disconnect();
       await files.remove();
     },

@@ -57,8 +57,8 @@ export function redisPing(port: number): Promise<boolean> {
   });
 }
 
-/** Starts a private redis-server with AOF (`appendfsync always`) on a free port. */
-export async function startRedisServer(): Promise<RedisServer> {
+/** Starts a private redis-server with AOF (`appendfsync always`) on a free port; `args` add to its command line (e.g. `--replicaof`). */
+export async function startRedisServer(options: { args?: string[] } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'certfleet-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
@@ -85,6 +85,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       'no',
       '--daemonize',
       'no',
+      ...(options.args ?? []),
     ];
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     killOnExit(proc);

@@ -84,6 +84,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('accepts Redis Cluster URLs and refuses a bad one in one line naming the Cluster form', () => {
+    const url = 'redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001';
+    expect(loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: url }).redisUrl).toBe(url);
+    for (const bad of ['redis+cluster://a:7000/3', 'redis+cluster://a:x', 'rediss+cluster://']) {
+      expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: bad }), bad).toThrow(
+        /^REDIS_URL: must be redis\+cluster:\/\/\[:password@\]host:port\[,host:port…\] \(percent-encode special characters\)$/,
+      );
+    }
+    expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, REDIS_URL: 'redis+shard://a:1' })).toThrow(
+      /^REDIS_URL: must be redis\+sentinel:.* or redis\+cluster:[^\n]*$/,
+    );
+  });
+
   it('allows a missing master key only when asked to', () => {
     expect(loadConfig({}, { requireMasterKey: false }).masterKey).toBeUndefined();
   });

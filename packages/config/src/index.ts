@@ -2,7 +2,7 @@
  * certfleet's configuration: every environment variable of API.md, parsed and
  * validated in one function so that a bad value stops the start with one line.
  */
-import { isRedisUrl } from '@certfleet/jobs';
+import { isRedisUrl, REDIS_URL_FORMS, redisUrlForm } from '@certfleet/jobs';
 import { parseCidrList, type Cidr } from './notify-policy.js';
 
 export class ConfigError extends Error {
@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface FleetConfig {
-  /** Redis connection URL (redis:// or rediss://). */
+  /** Redis connection URL: one server (redis://, rediss://), Sentinel or Cluster. */
   redisUrl: string;
   /** Key and queue prefix, written as a hash tag so Redis Cluster keeps it in one slot. */
   prefix: string;
@@ -129,15 +129,18 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
-/** `redis://`, `rediss://`, or Sentinel: `redis+sentinel://host:port[,host:port…]/<master name>`. */
+/** `redis://`, `rediss://`, Sentinel (`redis+sentinel://…/<master name>`) or Cluster (`redis+cluster://…`). */
 function redisUrl(env: Env): string {
   const raw = text(env, 'REDIS_URL');
   if (raw === undefined) return 'redis://127.0.0.1:6379';
   if (/^rediss?\+/.test(raw)) {
     if (isRedisUrl(raw)) return raw;
+    const form = redisUrlForm(raw);
     throw new ConfigError(
       'REDIS_URL',
-      'must be redis+sentinel://[:password@]host:port[,host:port…]/<master name>[?db=N] (percent-encode special characters)',
+      form
+        ? `must be ${form} (percent-encode special characters)`
+        : `must be ${Object.values(REDIS_URL_FORMS).join(' or ')}`,
     );
   }
   return url(env, 'REDIS_URL', ['redis:', 'rediss:'])!;

@@ -17,9 +17,16 @@ export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';
 export { PayloadError, parsePayload } from './payload.js';
-export { createRedis } from './redis.js';
-export { isRedisUrl, parseRedisUrl, redisOptionsFromUrl } from './redis-url.js';
-export type { RedisNode, RedisTarget } from './redis-url.js';
+export { createRedis, deletePrefixKeys, duplicateRedis, prefixKeys } from './redis.js';
+export type { RedisClient } from './redis.js';
+export {
+  isRedisUrl,
+  parseRedisUrl,
+  redisConnectionFromUrl,
+  redisUrlForm,
+  REDIS_URL_FORMS,
+} from './redis-url.js';
+export type { RedisConnectionSpec, RedisNode, RedisTarget } from './redis-url.js';
 export {
   SIGNATURE_HEADER,
   SIGNATURE_PATTERN,

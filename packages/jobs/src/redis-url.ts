@@ -1,4 +1,4 @@
-import type { RedisOptions } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 
 /** One Redis host as `host:port`. */
 export interface RedisNode {
@@ -6,9 +6,18 @@ export interface RedisNode {
   port: number;
 }
 
-/** What a REDIS_URL names: one server (plain or TLS) or a Sentinel-watched master. */
+/** What a REDIS_URL names: one server (plain or TLS), a Sentinel-watched master or a Cluster. */
 export type RedisTarget =
   | { kind: 'plain' | 'tls'; url: string }
+  | {
+      kind: 'cluster';
+      tls: boolean;
+      /** Seed nodes: any reachable one tells the client the whole cluster's layout. */
+      nodes: RedisNode[];
+      username?: string;
+      /** Every node's password. */
+      password?: string;
+    }
   | {
       kind: 'sentinel';
       tls: boolean;
@@ -26,15 +35,22 @@ const SCHEME = /^(rediss?)(?:\+([a-z]+))?:\/\/(.*)$/;
 const SERVER = /^[^\s]+$/;
 const SENTINEL = /^(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/([^/?#]+)(?:\?(.*))?$/;
 const SENTINEL_PORT = 26379;
+const CLUSTER = /^(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#\s]+)\/?$/;
+const REDIS_PORT = 6379;
 
-/** `host[:port]`; undefined when the port is not a TCP port. */
+/** The written form of each topology, for the one-line error of a bad REDIS_URL. */
+export const REDIS_URL_FORMS = {
+  sentinel: 'redis+sentinel://[:password@]host:port[,host:port…]/<master name>[?db=N]',
+  cluster: 'redis+cluster://[:password@]host:port[,host:port…]',
+} as const;
+
+/** `host[:port]`; undefined when the host is blank or the port is not a TCP port. */
 function node(hostPort: string, defaultPort: number): RedisNode | undefined {
   const at = hostPort.lastIndexOf(':');
-  if (at <= 0) return { host: hostPort, port: defaultPort };
-  const port = Number(hostPort.slice(at + 1));
-  return Number.isInteger(port) && port > 0 && port < 65536
-    ? { host: hostPort.slice(0, at), port }
-    : undefined;
+  const host = at < 0 ? hostPort : hostPort.slice(0, at);
+  const digits = at < 0 ? String(defaultPort) : hostPort.slice(at + 1);
+  const port = /^[0-9]{1,5}$/.test(digits) ? Number(digits) : 0;
+  return /^[^\s,]+$/.test(host) && port > 0 && port < 65536 ? { host, port } : undefined;
 }
 
 /** decodeURIComponent that answers undefined for bad percent-encoding instead of throwing. */
@@ -46,34 +62,59 @@ function decoded(text: string): string | undefined {
   }
 }
 
-/** One reader per topology after the `+`; a new form (e.g. `cluster`) is one more entry. */
+/** The `user:password@` and `host:port,…` parts both multi-host forms share; undefined when one is bad. */
+function hostsAndCredentials(
+  username: string | undefined,
+  password: string | undefined,
+  hosts: string,
+  defaultPort: number,
+): { nodes: RedisNode[]; username?: string; password?: string } | undefined {
+  const nodes = hosts.split(',').map((h) => node(h, defaultPort));
+  const [user, secret] = [username, password].map((t) => (t ? decoded(t) : ''));
+  if (nodes.some((n) => n === undefined) || user === undefined || secret === undefined) return undefined;
+  return {
+    nodes: nodes as RedisNode[],
+    ...(user ? { username: user } : {}),
+    ...(secret ? { password: secret } : {}),
+  };
+}
+
+/** One reader per topology after the `+`; a new form is one more entry. */
 const TOPOLOGIES: Record<string, (rest: string, tls: boolean) => RedisTarget | undefined> = {
   sentinel(rest, tls) {
     const m = SENTINEL.exec(rest);
     if (!m) return undefined;
     const [, username, password, hosts, name, query] = m;
     const db = new URLSearchParams(query ?? '').get('db');
-    const sentinels = hosts!.split(',').map((h) => node(h, SENTINEL_PORT));
-    const [master, user, secret] = [name!, username, password].map((t) => (t ? decoded(t) : ''));
-    if (sentinels.some((n) => n === undefined) || master === undefined || user === undefined)
-      return undefined;
-    if (secret === undefined || (db !== null && !/^[0-9]{1,2}$/.test(db))) return undefined;
+    const read = hostsAndCredentials(username, password, hosts!, SENTINEL_PORT);
+    const master = decoded(name!);
+    if (read === undefined || master === undefined) return undefined;
+    if (db !== null && !/^[0-9]{1,2}$/.test(db)) return undefined;
+    const { nodes, ...credentials } = read;
     return {
       kind: 'sentinel',
       tls,
-      sentinels: sentinels as RedisNode[],
+      sentinels: nodes,
       name: master,
-      ...(user ? { username: user } : {}),
-      ...(secret ? { password: secret } : {}),
+      ...credentials,
       ...(db ? { db: Number(db) } : {}),
     };
+  },
+  // A cluster has one database only, so there is no `/db` and no query.
+  cluster(rest, tls) {
+    const m = CLUSTER.exec(rest);
+    if (!m) return undefined;
+    const [, username, password, hosts] = m;
+    const read = hostsAndCredentials(username, password, hosts!, REDIS_PORT);
+    return read && { kind: 'cluster', tls, ...read };
   },
 };
 
 /**
- * Reads a Redis URL: `redis://` and `rediss://` as ioredis takes them, and Sentinel
+ * Reads a Redis URL: `redis://` and `rediss://` as ioredis takes them, Sentinel
  * written `redis+sentinel://[:password@]host:port[,host:port…]/<master name>[?db=N]`
- * (`rediss+sentinel://` for TLS). Undefined when it is none of these.
+ * and Cluster written `redis+cluster://[:password@]host:port[,host:port…]`
+ * (`rediss+…` for TLS). Undefined when it is none of these.
  */
 export function parseRedisUrl(url: string): RedisTarget | undefined {
   const m = SCHEME.exec(url);
@@ -86,22 +127,57 @@ export function parseRedisUrl(url: string): RedisTarget | undefined {
   return Object.hasOwn(TOPOLOGIES, topology) ? TOPOLOGIES[topology]!(rest!, tls) : undefined;
 }
 
-/** Whether a REDIS_URL is one certfleet can use (plain, TLS or Sentinel). */
+/** Whether a REDIS_URL is one certfleet can use (plain, TLS, Sentinel or Cluster). */
 export function isRedisUrl(url: string): boolean {
   return parseRedisUrl(url) !== undefined;
 }
 
-/** ioredis options for a Redis URL: the URL itself for one server, options for Sentinel. */
-export function redisOptionsFromUrl(url: string): RedisOptions | string {
+/** The form a `rediss?+<topology>://` URL must have, or undefined when the topology is unknown. */
+export function redisUrlForm(url: string): string | undefined {
+  const topology = SCHEME.exec(url)?.[2];
+  return topology !== undefined && Object.hasOwn(REDIS_URL_FORMS, topology)
+    ? REDIS_URL_FORMS[topology as keyof typeof REDIS_URL_FORMS]
+    : undefined;
+}
+
+/** How to connect: ioredis options (or the URL itself) for one server or Sentinel, seed nodes and options for a Cluster. */
+export type RedisConnectionSpec =
+  | { cluster: false; options: RedisOptions | string }
+  | { cluster: true; nodes: RedisNode[]; options: ClusterOptions };
+
+/** Reads a REDIS_URL into what ioredis's `Redis` or `Cluster` constructor takes. */
+export function redisConnectionFromUrl(url: string): RedisConnectionSpec {
   const target = parseRedisUrl(url);
-  if (target?.kind !== 'sentinel') return url;
+  if (target?.kind === 'cluster') {
+    const { nodes, username, password, tls } = target;
+    return {
+      cluster: true,
+      nodes,
+      options: {
+        redisOptions: {
+          ...(username ? { username } : {}),
+          ...(password ? { password } : {}),
+          ...(tls ? { tls: {} } : {}),
+        },
+      },
+    };
+  }
+  if (target?.kind !== 'sentinel') return { cluster: false, options: url };
   const { sentinels, name, username, password, db, tls } = target;
   return {
-    sentinels,
-    name,
-    ...(username ? { username } : {}),
-    ...(password ? { password, sentinelPassword: password } : {}),
-    ...(db === undefined ? {} : { db }),
-    ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    cluster: false,
+    options: {
+      sentinels,
+      name,
+      ...(username ? { username } : {}),
+      ...(password ? { password, sentinelPassword: password } : {}),
+      ...(db === undefined ? {} : { db }),
+      ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      // A forced failover leaves the old master writable until Sentinel demotes it, seconds
+      // later, and what it took then is lost: move on the sentinels' +switch-master at once.
+      failoverDetector: true,
+      // A write that still reaches the demoted master is sent again to the new one.
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
+    },
   };
 }

@@ -1,14 +1,13 @@
 import type { FleetConfig } from '@certfleet/config';
 import { InventoryError, InventoryHolder } from '@certfleet/inventory';
 import { FleetStore } from '@certfleet/store';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createRedis, FleetQueues, JobName } from '@certfleet/jobs';
+import { createRedis, FleetQueues, JobName, type RedisClient } from '@certfleet/jobs';
 import { refuseOn, StartError } from './start-error.js';
 
 /** What the api and the worker both open: Redis, the store, the queues and the inventory. */
 export interface FleetCore {
-  redis: Redis;
+  redis: RedisClient;
   store: FleetStore;
   queues: FleetQueues;
   inventory: InventoryHolder;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 import type { AuditEntry, AuditEvent } from './types.js';
 
@@ -8,7 +8,7 @@ const JOB_AUDIT_MAX_LEN = 10_000;
 /** Who did what, when, to which job: an append-only stream, never key material. */
 export class AuditLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
     /** Fleet-wide stream cap (approximate). */
     private readonly maxLen = 100_000,

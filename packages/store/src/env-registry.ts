@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 import { readJsonField, readJsonHash } from './redis-json.js';
 import type { EnvCertificate } from './types.js';
@@ -6,7 +6,7 @@ import type { EnvCertificate } from './types.js';
 /** Per environment, the certificate installed under each name: what a rotation is checked against. */
 export class EnvRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 import { INSTALL_BUCKETS, METRIC_FIELDS, type NotificationResult } from './metric-names.js';
 import type { JobStatus } from './types.js';
@@ -20,7 +20,7 @@ export interface MetricsSnapshot {
  */
 export class FleetMetrics {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
   ) {}
 

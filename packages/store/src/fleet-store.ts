@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { AuditLog } from './audit-log.js';
 import { EnvRegistry } from './env-registry.js';
 import { FleetMetrics } from './fleet-metrics.js';
@@ -36,7 +36,7 @@ export class FleetStore {
   readonly metrics: FleetMetrics;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     options: FleetStoreOptions,
   ) {
     this.keys = new FleetKeys(options.prefix);

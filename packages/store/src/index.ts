@@ -1,6 +1,7 @@
 export * from './types.js';
 export { FleetStore } from './fleet-store.js';
 export type { FleetStoreOptions } from './fleet-store.js';
+export type { RedisClient } from './redis-client.js';
 export { FleetKeys, keyPrefix } from './keys.js';
 export { JobRepository } from './job-repository.js';
 export type { ListQuery, ListResult, TransitionArgs, TransitionResult } from './job-repository.js';

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { decodeCursor, encodeCursor, isBefore, type Cursor } from './job-cursor.js';
 import type { FleetKeys } from './keys.js';
 import {
@@ -54,7 +55,7 @@ export type TransitionArgs<N extends TransitionName> =
 /** Job records with their targets, the job index and the per-ticket index; status changes by name. */
 export class JobRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
   ) {}
 

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 
 /** Per job, the report deliveries done (or refused for good), so a retried notify skips them. */
 export class NotificationLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 /** Hash fields from an object: each value JSON-encoded in its own field, `undefined` left out. */
 export function encodeFields(patch: object): string[] {
@@ -18,7 +18,11 @@ export function decodeFields<T>(hash: Record<string, string>): T | undefined {
 }
 
 /** Every JSON value of a hash of entries, sorted by the text `by` picks from each. */
-export async function readJsonHash<T>(redis: Redis, key: string, by: (entry: T) => string): Promise<T[]> {
+export async function readJsonHash<T>(
+  redis: RedisClient,
+  key: string,
+  by: (entry: T) => string,
+): Promise<T[]> {
   const hash = await redis.hgetall(key);
   return Object.values(hash)
     .map((v) => JSON.parse(v) as T)
@@ -26,7 +30,11 @@ export async function readJsonHash<T>(redis: Redis, key: string, by: (entry: T) 
 }
 
 /** One JSON value of a hash of entries. */
-export async function readJsonField<T>(redis: Redis, key: string, field: string): Promise<T | undefined> {
+export async function readJsonField<T>(
+  redis: RedisClient,
+  key: string,
+  field: string,
+): Promise<T | undefined> {
   const raw = await redis.hget(key, field);
   return raw ? (JSON.parse(raw) as T) : undefined;
 }

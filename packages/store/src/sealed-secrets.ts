@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 import { seal, SealError, unseal } from './seal.js';
 import type { SecretBundle } from './types.js';
@@ -13,7 +14,7 @@ export interface SealedSecretsOptions {
 /** Each job's PFX, password and CA chain, sealed under the master key with the job id as additional data. */
 export class SealedSecrets {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
     private readonly options: SealedSecretsOptions,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 
 /** What a claimed inbound delivery id is bound to. */
@@ -10,7 +10,7 @@ export interface WebhookClaim {
 /** The ledger of inbound ticket-webhook delivery ids: a repeated delivery never makes a second job. */
 export class WebhookDeliveries {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
   ) {}
 

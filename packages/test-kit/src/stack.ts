@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sha256Hex } from '@certfleet/api';
 import { loadConfig, type FleetConfig } from '@certfleet/config';
-import { FleetKeys } from '@certfleet/store';
 import { startAll, type RunningAll } from '@certfleet/all';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
@@ -216,11 +215,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     writeInventory,
     async stop() {
       await running.close();
-      const { createRedis } = await import('@certfleet/jobs');
+      const { createRedis, deletePrefixKeys } = await import('@certfleet/jobs');
       const redis = createRedis(config.redisUrl);
-      // Leave nothing of this run in the shared Redis.
-      const keys = await redis.keys(new FleetKeys(config.prefix).all);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      // Leave nothing of this run in the shared Redis (on a Cluster too: the master of the slot).
+      await deletePrefixKeys(redis, config.prefix);
       redis.disconnect();
       await files.remove();
     },

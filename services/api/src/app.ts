@@ -1,11 +1,10 @@
 import { firstErrorLine } from '@certfleet/contract';
 import type { FleetConfig } from '@certfleet/config';
 import type { Inventory } from '@certfleet/inventory';
-import type { FleetQueues } from '@certfleet/jobs';
+import type { FleetQueues, RedisClient } from '@certfleet/jobs';
 import type { FleetStore } from '@certfleet/store';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -36,7 +35,7 @@ export interface ApiDeps {
   config: FleetConfig;
   store: FleetStore;
   queues: FleetQueues;
-  redis: Redis;
+  redis: RedisClient;
   inventory: () => Inventory;
   principals: () => readonly Principal[];
   /** Re-reads the inventory (and tells the workers to); throws with the reason when the file is bad. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FleetKeys } from '@certfleet/store';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@certfleet/jobs';
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -24,7 +24,7 @@ export interface HeldLock {
  */
 export class HostLocks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: FleetKeys,
     private readonly ttlMs: number,
   ) {}

@@ -1,5 +1,6 @@
 import type { FleetConfig } from '@certfleet/config';
 import type { Running } from '@certfleet/runtime';
+import { duplicateRedis } from '@certfleet/jobs';
 import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './workers.js';
@@ -29,7 +30,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   };
   workers.start();
   process.on('SIGHUP', onHup);
-  const subscriber = redis.duplicate();
+  const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));
   await subscriber.subscribe(store.keys.inventoryChannel);
   subscriber.on('message', onHup);
