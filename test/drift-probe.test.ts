@@ -21,9 +21,14 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SessionPool,
+  WINDOWS_BOOTSTRAP_COMMAND,
+  WINDOWS_INSTALL_SCRIPT,
   expectedCertificate,
   installOnHost,
+  parseWindowsVerification,
   verifyOnHost,
+  windowsStdin,
+  windowsVerifyInput,
   type ExpectedCertificate,
   type HostVerification,
   type InstallRequest,
@@ -35,6 +40,7 @@ import {
   generateClientKeyPair,
   readKeys,
   removeCertificate,
+  runWindowsPowerShell,
   startFleet,
   startInProcessHost,
   writeKeys,
@@ -465,6 +471,31 @@ describe('drift probe on an emulated Windows front-end', () => {
       state: 'missing',
       detail: `sha256 differs: ${INSTALL}\\win-altered.pfx; file absent: ${INSTALL}\\win-altered.ca1.cer`,
     });
+  });
+
+  it('has the verify action refuse a path outside the install directory and another protocol, changing nothing', async () => {
+    const before = machineState();
+    const run = async (input: unknown): Promise<unknown> => {
+      const stdin = windowsStdin(WINDOWS_INSTALL_SCRIPT, input);
+      const result = await runWindowsPowerShell(
+        WINDOWS_BOOTSTRAP_COMMAND.split(' ').slice(1),
+        stdin,
+        host.root,
+      );
+      expect(result.code, result.stderr).toBe(2);
+      return parseWindowsVerification(result.stdout);
+    };
+    const input = windowsVerifyInput([ok], windows);
+    const outside = { ...input.certificates[0]!, pfx: { path: 'D:\\Other\\win-ok.pfx', size: ok.size } };
+    expect(await run({ ...input, certificates: [outside] })).toEqual({
+      error: 'invalid_input',
+      message: `D:\\Other\\win-ok.pfx is not a file in ${INSTALL}`,
+    });
+    expect(await run({ ...input, version: 3 })).toEqual({
+      error: 'invalid_input',
+      message: 'protocol 3, expected 2',
+    });
+    expect(machineState()).toEqual(before);
   });
 
   it('reports an unreachable host as unreachable, and refuses a certificate without thumbprint before connecting', async () => {

@@ -27,6 +27,7 @@ export {
 export { fingerprintOf, hostKeyMatches, parseHostKeyPin, type HostKeyPin } from './host-key.js';
 export { installOnHost } from './install-on-host.js';
 export { verifyOnHost } from './verify-on-host.js';
+export { windowsVerifyInput } from './windows-verify.js';
 export { linuxAdapter } from './linux-adapter.js';
 export {
   CERT_NAME,
