@@ -70,6 +70,32 @@ function only(v: HostVerification): HostVerification['certificates'][number] {
   return v.certificates[0]!;
 }
 
+/** A front-end's login: the pinned host key and the test client key, as the worker builds it. */
+function loginTo(
+  h: { address: string; port: number; hostKeyLine: string },
+  username: string,
+  privateKey: string | Buffer,
+  overrides: Partial<SshTarget> = {},
+): SshTarget {
+  return { host: h.address, port: h.port, username, privateKey, hostKey: h.hostKeyLine, ...overrides };
+}
+
+/** An in-process host of `flavour` for the enclosing describe, with the client key that logs in. */
+function inProcessHost(flavour: 'linux' | 'windows'): {
+  client: { privateKey: string };
+  host: () => InProcessHost;
+} {
+  const client = generateClientKeyPair();
+  let started: InProcessHost | undefined;
+  beforeAll(async () => {
+    started = await startInProcessHost({ flavour, clientPublicKey: client.publicKey });
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return { client, host: () => started! };
+}
+
 describe('drift probe on real OpenSSH Linux front-ends', () => {
   let fleet: Fleet;
   let clientKey: Buffer;
@@ -91,14 +117,7 @@ describe('drift probe on real OpenSSH Linux front-ends', () => {
   }
 
   function targetFor(h: FleetHost, overrides: Partial<SshTarget> = {}): SshTarget {
-    return {
-      host: h.address,
-      port: h.port,
-      username: 'root',
-      privateKey: clientKey,
-      hostKey: h.hostKeyLine,
-      ...overrides,
-    };
+    return loginTo(h, 'root', clientKey, overrides);
   }
 
   /** Installs `name` (a .pfx and two CA files of random bytes) on `h`; returns what to expect. */
@@ -283,25 +302,11 @@ describe('drift probe on real OpenSSH Linux front-ends', () => {
 });
 
 describe('drift probe requests on a Linux front-end that records them', () => {
-  const client = generateClientKeyPair();
-  let host: InProcessHost;
-
-  beforeAll(async () => {
-    host = await startInProcessHost({ flavour: 'linux', clientPublicKey: client.publicKey });
-  });
-
-  afterAll(async () => {
-    await host?.stop();
-  });
+  const recording = inProcessHost('linux');
 
   it('only stats and reads, and never opens a file whose length already differs', async () => {
-    const target: SshTarget = {
-      host: host.address,
-      port: host.port,
-      username: 'root',
-      privateKey: client.privateKey,
-      hostKey: host.hostKeyLine,
-    };
+    const host = recording.host();
+    const target = loginTo(host, 'root', recording.client.privateKey);
     const req: InstallRequest = {
       installDir: INSTALL_DIR,
       name: 'huge',
@@ -337,28 +342,13 @@ describe('drift probe requests on a Linux front-end that records them', () => {
 });
 
 describe('drift probe on an emulated Windows front-end', () => {
-  const client = generateClientKeyPair();
   const INSTALL = 'D:\\Certificates';
   const windows: VerifyOptions = { platform: 'windows', installDir: INSTALL };
+  const emulated = inProcessHost('windows');
   let host: InProcessHost;
 
-  beforeAll(async () => {
-    host = await startInProcessHost({ flavour: 'windows', clientPublicKey: client.publicKey });
-  });
-
-  afterAll(async () => {
-    await host?.stop();
-  });
-
   function target(overrides: Partial<SshTarget> = {}): SshTarget {
-    return {
-      host: host.address,
-      port: host.port,
-      username: 'certfleet',
-      privateKey: client.privateKey,
-      hostKey: host.hostKeyLine,
-      ...overrides,
-    };
+    return loginTo(host, 'certfleet', emulated.client.privateKey, overrides);
   }
 
   /** Installs a fresh certificate (its own leaf and root) as `name`; returns what to expect. */
@@ -391,6 +381,7 @@ describe('drift probe on an emulated Windows front-end', () => {
   let altered: ExpectedCertificate;
 
   beforeAll(async () => {
+    host = emulated.host();
     ok = await install('win-ok');
     unstored = await install('win-unstored');
     unreadable = await install('win-unreadable');

@@ -1,6 +1,7 @@
 import { sha256 } from './planned-file.js';
 import type { Platform } from './platform.js';
 import type { SessionPool } from './session-pool.js';
+import type { SshSession } from './ssh-session.js';
 import { TargetError, type TargetErrorCode } from './target-error.js';
 
 /**
@@ -60,6 +61,13 @@ export interface HostVerification {
   port: number;
   certificates: CertificateVerification[];
 }
+
+/** One platform's probe over an open session: one verdict per expected certificate, in order. */
+export type Verifier = (
+  session: SshSession,
+  expected: ExpectedCertificate[],
+  options: VerifyOptions,
+) => Promise<CertificateVerification[]>;
 
 /** One thing out of place. */
 export interface Finding {

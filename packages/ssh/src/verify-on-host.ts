@@ -4,18 +4,13 @@ import {
   type CertificateVerification,
   type ExpectedCertificate,
   type HostVerification,
+  type Verifier,
   type VerifyOptions,
 } from './drift.js';
 import { verifyLinux } from './linux-verify.js';
 import type { Platform } from './platform.js';
 import { withSshSession, type SshSession, type SshTarget } from './ssh-session.js';
 import { verifyWindows, windowsVerifyInput } from './windows-verify.js';
-
-type Verifier = (
-  session: SshSession,
-  expected: ExpectedCertificate[],
-  options: VerifyOptions,
-) => Promise<CertificateVerification[]>;
 
 const VERIFIERS = { linux: verifyLinux, windows: verifyWindows } satisfies Record<Platform, Verifier>;
 

@@ -1,15 +1,12 @@
-import {
-  judgeFile,
-  okDetail,
-  verdict,
-  type CertificateVerification,
-  type ExpectedCertificate,
-  type ExpectedFile,
-  type Finding,
-  type VerifyOptions,
+import { judgeFile, okDetail, verdict, type Verifier } from './drift.js';
+import type {
+  CertificateVerification,
+  ExpectedCertificate,
+  ExpectedFile,
+  Finding,
+  VerifyOptions,
 } from './drift.js';
 import { caPath, installPath, windowsDir } from './platform.js';
-import type { SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
 import { SCRIPT_TIMEOUT_MS, failureError, noAnswerError, sftpPathFor } from './windows-adapter.js';
 import {
@@ -117,11 +114,7 @@ export function judgeWindowsCertificate(
  * LocalMachine\My by thumbprint with its private key, and Read on that key per reader.
  * A failure of the script itself is a TargetError (every certificate is then unreachable).
  */
-export async function verifyWindows(
-  session: SshSession,
-  expected: ExpectedCertificate[],
-  options: VerifyOptions,
-): Promise<CertificateVerification[]> {
+export const verifyWindows: Verifier = async (session, expected, options) => {
   const input = windowsVerifyInput(expected, options);
   const result = await session.exec(WINDOWS_BOOTSTRAP_COMMAND, {
     stdin: windowsStdin(WINDOWS_INSTALL_SCRIPT, input),
@@ -141,4 +134,4 @@ export async function verifyWindows(
     }
     return judgeWindowsCertificate(cert, pathsOf(input.dir, cert), facts, answer.readers);
   });
-}
+};
