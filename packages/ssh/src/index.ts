@@ -15,8 +15,19 @@ export {
   type DoctorEnvironment,
   type HostDiagnosis,
 } from './doctor.js';
+export {
+  expectedCertificate,
+  type CertificateVerification,
+  type DriftState,
+  type ExpectedCertificate,
+  type ExpectedFile,
+  type HostVerification,
+  type VerifyOptions,
+} from './drift.js';
 export { fingerprintOf, hostKeyMatches, parseHostKeyPin, type HostKeyPin } from './host-key.js';
 export { installOnHost } from './install-on-host.js';
+export { verifyOnHost } from './verify-on-host.js';
+export { windowsVerifyInput } from './windows-verify.js';
 export { linuxAdapter } from './linux-adapter.js';
 export {
   CERT_NAME,

@@ -69,7 +69,7 @@ const looked = new WeakMap<SshSession, Map<string, NumericOwner>>();
  * The owner as numbers. A numeric owner needs nothing from the host; a name is looked up
  * with one command per connection (which needs a login shell: an SFTP-only account cannot).
  */
-async function resolveOwner(session: SshSession, owner: string): Promise<NumericOwner> {
+export async function resolveOwner(session: SshSession, owner: string): Promise<NumericOwner> {
   const numeric = parseNumericOwner(owner);
   if (numeric !== undefined) return numeric;
   const known = looked.get(session)?.get(owner);

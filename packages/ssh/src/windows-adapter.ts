@@ -153,16 +153,30 @@ export function interpretScriptResult(
     return answer;
   }
   if (answer !== undefined && isWindowsFailure(answer)) throw failureError(ctx, answer, password);
+  throw noAnswerError(ctx, result, password);
+}
+
+/** The script printed no answer of its own: PowerShell (or cmd.exe) failed before it ran. */
+export function noAnswerError(
+  ctx: HostContext,
+  result: ExecResult,
+  password: string | undefined,
+): TargetError {
   const status = result.signal ? `signal ${result.signal}` : `exit code ${result.code}`;
   const said = excerpt(redact(readableStderr(result.stderr) || result.stdout, password));
-  throw new TargetError(
+  return new TargetError(
     'remote_command_failed',
-    `${where}: the Windows install script did not answer (${status})${said ? `: ${said}` : ''}. Check that ` +
-      "Windows PowerShell 5.1 runs for certfleet's user: fleetctl doctor <environment> shows what it finds.",
+    `${describeHost(ctx)}: the Windows install script did not answer (${status})${said ? `: ${said}` : ''}. ` +
+      "Check that Windows PowerShell 5.1 runs for certfleet's user: fleetctl doctor <environment> shows what it finds.",
   );
 }
 
-function failureError(ctx: HostContext, failure: WindowsFailure, password: string | undefined): TargetError {
+/** The TargetError for a failure the script (or the bootstrap) reported. */
+export function failureError(
+  ctx: HostContext,
+  failure: WindowsFailure,
+  password: string | undefined,
+): TargetError {
   const where = describeHost(ctx);
   const message = excerpt(redact(failure.message, password));
   switch (failure.error) {

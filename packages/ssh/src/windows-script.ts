@@ -166,6 +166,11 @@ function lastJsonObject(stdout: string): Record<string, unknown> | undefined {
   }
 }
 
+/** Windows PowerShell writes a one-element array inside an object as an array; be lenient anyway. */
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
 /** The script's (or the bootstrap's) failure, when the answer is one. */
 function failureIn(v: Record<string, unknown>): WindowsFailure | undefined {
   if (typeof v['error'] !== 'string') return undefined;
@@ -250,8 +255,7 @@ export function parseWindowsDiagnosis(stdout: string): WindowsDiagnosis | Window
   if (v === undefined) return undefined;
   const failure = failureIn(v);
   if (failure !== undefined) return failure;
-  // Windows PowerShell writes a one-element array inside an object as an array; be lenient anyway
-  const readers: unknown[] = Array.isArray(v['readers']) ? v['readers'] : [v['readers']];
+  const readers = asList(v['readers']);
   if (
     typeof v['powershell'] !== 'string' ||
     typeof v['dotnetRelease'] !== 'number' ||
@@ -270,4 +274,91 @@ export function parseWindowsDiagnosis(stdout: string): WindowsDiagnosis | Window
     defaultShell: v['defaultShell'],
     readers,
   };
+}
+
+/** One file the verify action looks at: read only when its length is `size`. */
+export interface WindowsVerifyFile {
+  /** Windows path, e.g. `D:\Certificates\acme.pfx`, inside the input's `dir`. */
+  path: string;
+  size: number;
+}
+
+/** The verify action's inputs (read-only: it opens LocalMachine\My for reading only). */
+export interface WindowsVerifyInput {
+  version: typeof WINDOWS_PROTOCOL;
+  action: 'verify';
+  /** The install directory in Windows form. */
+  dir: string;
+  /** Identities that must have Read on each private key. */
+  readers: string[];
+  certificates: { name: string; thumbprint: string; pfx: WindowsVerifyFile; caFiles: WindowsVerifyFile[] }[];
+}
+
+/** A file as the verify action saw it: `size` null when absent, `sha256` null when not read. */
+export interface WindowsFileFacts {
+  path: string;
+  size: number | null;
+  sha256: string | null;
+}
+
+/** One certificate as the verify action found it. */
+export interface WindowsCertificateFacts {
+  name: string;
+  /** The .pfx first, then the CA files in chain order. */
+  files: WindowsFileFacts[];
+  /** A certificate with the thumbprint is in LocalMachine\My. */
+  inStore: boolean;
+  /** Its private key is reachable from the store. */
+  hasKey: boolean;
+  /** SIDs with Read on that key. */
+  readerSids: string[];
+}
+
+/** The verify action's answer. */
+export interface WindowsVerification {
+  certificates: WindowsCertificateFacts[];
+  /** Each reader identity as this host resolves it (null: no such account). */
+  readers: { identity: string; sid: string | null }[];
+}
+
+function fileFacts(value: unknown): WindowsFileFacts | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const f = value as Record<string, unknown>;
+  const size = f['size'] ?? null;
+  const digest = f['sha256'] ?? null;
+  if (typeof f['path'] !== 'string' || (size !== null && typeof size !== 'number')) return undefined;
+  if (digest !== null && (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest))) return undefined;
+  return { path: f['path'], size, sha256: digest };
+}
+
+function certificateFacts(value: unknown): WindowsCertificateFacts | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Record<string, unknown>;
+  const files = asList(c['files']).map(fileFacts);
+  const readerSids = stringList(c['readerSids'] ?? []);
+  if (
+    typeof c['name'] !== 'string' ||
+    typeof c['inStore'] !== 'boolean' ||
+    typeof c['hasKey'] !== 'boolean' ||
+    readerSids === undefined ||
+    !files.every((f): f is WindowsFileFacts => f !== undefined)
+  ) {
+    return undefined;
+  }
+  return { name: c['name'], files, inStore: c['inStore'], hasKey: c['hasKey'], readerSids };
+}
+
+/** The verify action's answer (or a failure) from the last JSON line of stdout. */
+export function parseWindowsVerification(stdout: string): WindowsVerification | WindowsFailure | undefined {
+  const v = lastJsonObject(stdout);
+  if (v === undefined) return undefined;
+  const failure = failureIn(v);
+  if (failure !== undefined) return failure;
+  // an empty list comes back as [] (or, from ConvertTo-Json of nothing, as null)
+  const certificates = v['certificates'] === null ? [] : asList(v['certificates']).map(certificateFacts);
+  const readers = v['readers'] === null ? [] : asList(v['readers']);
+  if (!certificates.every((c): c is WindowsCertificateFacts => c !== undefined) || !readers.every(isReader)) {
+    return undefined;
+  }
+  return { certificates, readers };
 }

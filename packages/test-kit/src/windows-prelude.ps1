@@ -36,6 +36,12 @@ function global:Test-OpenCertStore([string]$Name) {
   return , $store
 }
 
+function global:Test-OpenCertStoreForReading([string]$Name) {
+  $store = [System.Security.Cryptography.X509Certificates.X509Store]::new($Name, 'CurrentUser')
+  $store.Open('ReadOnly')
+  return , $store
+}
+
 function global:Test-GetLocalPath([string]$Path) {
   if ($Path -notmatch '^([A-Za-z]):\\(.*)$') { throw [System.IO.DirectoryNotFoundException]::new("Could not find a part of the path '$Path'.") }
   return [System.IO.Path]::Combine($CertfleetHost, $Matches[1].ToUpperInvariant(), $Matches[2].Replace('\', '/'))
@@ -122,7 +128,7 @@ function global:Test-InvokeFileReplace([string]$Temp, [string]$Final, [string]$B
   [System.IO.File]::Replace($Temp, $Final, $Backup, $true)
 }
 
-foreach ($name in 'Get-HostFacts', 'Open-CertStore', 'Get-LocalPath', 'Resolve-ReaderSid', 'Import-ClientKey', 'Get-KeyInfo',
+foreach ($name in 'Get-HostFacts', 'Open-CertStore', 'Open-CertStoreForReading', 'Get-LocalPath', 'Resolve-ReaderSid', 'Import-ClientKey', 'Get-KeyInfo',
   'Grant-KeyRead', 'Remove-ClientKey', 'Get-BoundThumbprints', 'Invoke-FileReplace', 'Set-FriendlyName', 'Get-FriendlyName') {
   Set-Alias -Name $name -Value ('Test-' + $name.Replace('-', '')) -Scope Global
 }

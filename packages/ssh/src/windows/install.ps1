@@ -1,5 +1,7 @@
 # certfleet install script, protocol 2. Windows PowerShell 5.1 on .NET Framework 4.7.2+.
-# `$In.action = 'doctor'` reports what the install depends on instead, changing nothing.
+# `$In.action = 'doctor'` reports what the install depends on instead, changing nothing;
+# `$In.action = 'verify'` reports what is in place of installed certificates (drift check),
+# changing nothing either.
 # Inputs come from $In (JSON on stdin); the PFX password is the next stdin line, read
 # with .NET and kept in $Pfx, a hashtable, only until the PFX is opened (once): no cmdlet
 # or function parameter ever holds it.
@@ -40,6 +42,13 @@ function Get-HostFacts {
 function Open-CertStore([string]$Name) {
   $store = New-Object "$X509.X509Store" -ArgumentList $Name, ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
   $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite)
+  return , $store
+}
+
+# The drift check reads: OpenExistingOnly creates nothing, ReadOnly changes nothing.
+function Open-CertStoreForReading([string]$Name) {
+  $store = New-Object "$X509.X509Store" -ArgumentList $Name, ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
+  $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly')
   return , $store
 }
 
@@ -390,10 +399,61 @@ function Get-Diagnosis($Identities) {
   }
 }
 
+# A file for the drift check: its length, and its SHA-256 only when the length is the
+# expected one (a file of another length is not read whole).
+function Get-FileFacts($File, [string]$Dir) {
+  Assert-Text $File.path 'path'
+  Assert-InDir $File.path $Dir
+  $local = Get-LocalPath ([string]$File.path)
+  $info = New-Object System.IO.FileInfo -ArgumentList $local
+  if (-not $info.Exists) { return [ordered]@{ path = [string]$File.path; size = $null; sha256 = $null } }
+  $sha = $null
+  if ($info.Length -eq [long]$File.size) { $sha = Get-Sha256Hex ([System.IO.File]::ReadAllBytes($local)) }
+  return [ordered]@{ path = [string]$File.path; size = [long]$info.Length; sha256 = $sha }
+}
+
+# What is in place of each certificate, for the drift check: read-only. certfleet compares.
+function Get-Verification($Request) {
+  if ($Request.version -ne 2) { Stop-Install 'invalid_input' ('protocol {0}, expected 2' -f $Request.version) }
+  Assert-Text $Request.dir 'dir'
+  $dir = [string]$Request.dir
+  $readers = @(foreach ($identity in @($Request.readers)) {
+      Assert-Text $identity 'readers[]'
+      [ordered]@{ identity = [string]$identity; sid = Resolve-ReaderSid ([string]$identity) }
+    })
+  $my = Open-CertStoreForReading 'My'
+  try {
+    $certificates = @(foreach ($c in @($Request.certificates)) {
+        Assert-Text $c.name 'name'
+        Assert-Text $c.thumbprint 'thumbprint'
+        $files = @(foreach ($f in @(@($c.pfx) + @($c.caFiles))) { Get-FileFacts $f $dir })
+        $found = Find-Thumbprint $my ([string]$c.thumbprint)
+        $key = $null
+        if ($found.Count -gt 0) { $key = Get-KeyInfo $found[0] }
+        $sids = @()
+        if ($null -ne $key) { $sids = @($key.ReaderSids) }
+        [ordered]@{ name = [string]$c.name; files = $files; inStore = ($found.Count -gt 0); hasKey = ($null -ne $key); readerSids = $sids }
+      })
+  } finally {
+    $my.Close()
+  }
+  return [ordered]@{ certificates = $certificates; readers = $readers }
+}
+
 $files = @()
 $Pfx = $null
 if ($In.PSObject.Properties['action'] -and $In.action -eq 'doctor') {
   Send-Answer (Get-Diagnosis $In.readers)
+  exit 0
+}
+if ($In.PSObject.Properties['action'] -and $In.action -eq 'verify') {
+  try {
+    $answer = Get-Verification $In
+  } catch {
+    Send-Answer ([ordered]@{ error = (Get-FailureCode $_.Exception ''); message = (Get-FailureMessage $_.Exception) })
+    exit 2
+  }
+  Send-Answer $answer
   exit 0
 }
 try {
