@@ -13,6 +13,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts'],
+          // a guard against hangs, not a speed check: the property tests (fast-check, PKCS#12 key
+          // derivations) take seconds each and several times longer on a loaded 2-core machine
+          testTimeout: 30_000,
         },
       },
       {
