@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // extends: the root's resolve conditions, so workspaces resolve to src/ without a build
+        extends: true,
         test: {
           name: 'unit',
           include: ['packages/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts'],
@@ -19,6 +21,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],

@@ -2,8 +2,8 @@
  * certfleet's configuration: every environment variable of API.md, parsed and
  * validated in one function so that a bad value stops the start with one line.
  */
-import { isRedisUrl, REDIS_URL_FORMS, redisUrlForm } from '@certfleet/jobs';
 import { parseCidrList, type Cidr } from './notify-policy.js';
+import { isRedisUrl, REDIS_URL_FORMS, redisUrlForm } from './redis-url.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -236,6 +236,8 @@ export {
   systemResolver,
 } from './notify-policy.js';
 export type { Cidr, ResolvedAddress, Resolver } from './notify-policy.js';
+export { isRedisUrl, redisConnectionFromUrl, redisUrlForm, REDIS_URL_FORMS } from './redis-url.js';
+export type { RedisConnectionSpec, RedisNode, RedisTarget } from './redis-url.js';
 
 /** Paths pino removes from every log line: no secret reaches a log. */
 export const REDACT_PATHS = [

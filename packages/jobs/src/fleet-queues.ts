@@ -49,7 +49,7 @@ export class FleetQueues {
   }
 
   /** The job's retry policy: the catalog's, with this process's overrides on top. */
-  retryPolicy(name: JobName): RetryPolicy {
+  private retryPolicy(name: JobName): RetryPolicy {
     return { ...JOBS[name].retry, ...this.options.retry?.[name] };
   }
 

@@ -1,6 +1,6 @@
 import { keyPrefix, type RedisClient } from '@certfleet/store';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { redisConnectionFromUrl } from './redis-url.js';
+import { redisConnectionFromUrl } from '@certfleet/config';
 
 export type { RedisClient };
 

@@ -1,5 +1,5 @@
-export { createMailer, createNotifier } from './app.js';
-export type { FleetNotifier } from './app.js';
+export { createMailer, createNotifier } from './notify-worker.js';
+export type { FleetNotifier } from './notify-worker.js';
 export { processNotify, sinksFor } from './notify.js';
 export type { NotifierDeps } from './notify.js';
 export { DeliveryError, emailSink, reportBody, reportText, slackSink, webhookSink } from './sinks.js';

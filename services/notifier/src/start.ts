@@ -3,7 +3,7 @@ import type { Running } from '@certfleet/runtime';
 import { createRedis } from '@certfleet/jobs';
 import { FleetStore } from '@certfleet/store';
 import type { Logger } from 'pino';
-import { createNotifier, type FleetNotifier } from './app.js';
+import { createNotifier, type FleetNotifier } from './notify-worker.js';
 
 export interface RunningNotifier extends Running {
   notifier: FleetNotifier;

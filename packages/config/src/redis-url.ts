@@ -46,11 +46,13 @@ export const REDIS_URL_FORMS = {
 
 /** `host[:port]`; undefined when the host is blank or the port is not a TCP port. */
 function node(hostPort: string, defaultPort: number): RedisNode | undefined {
-  const at = hostPort.lastIndexOf(':');
-  const host = at < 0 ? hostPort : hostPort.slice(0, at);
-  const digits = at < 0 ? String(defaultPort) : hostPort.slice(at + 1);
-  const port = /^[0-9]{1,5}$/.test(digits) ? Number(digits) : 0;
-  return /^[^\s,]+$/.test(host) && port > 0 && port < 65536 ? { host, port } : undefined;
+  // `[v6]:port` or `[v6]`: the brackets are URL syntax, ioredis wants the bare address
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?$/.exec(hostPort);
+  const plain = bracketed ? undefined : /^([^\s,:[\]]+)(?::([0-9]{1,5}))?$/.exec(hostPort);
+  const match = bracketed ?? plain;
+  if (!match) return undefined;
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  return port > 0 && port < 65536 ? { host: match[1]!, port } : undefined;
 }
 
 /** decodeURIComponent that answers undefined for bad percent-encoding instead of throwing. */

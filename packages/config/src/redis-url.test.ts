@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRedisUrl, parseRedisUrl, redisConnectionFromUrl, redisUrlForm } from './index.js';
+import { isRedisUrl, parseRedisUrl, redisConnectionFromUrl, redisUrlForm } from './redis-url.js';
 
 const options = (url: string): unknown => redisConnectionFromUrl(url).options;
 
@@ -125,7 +125,25 @@ describe('parseRedisUrl', () => {
       'redis+cluster://:%ZZ@a:7000',
       'redis+cluster://a:7000\n',
       'redis+cluster://a b:7000',
+      'redis+cluster://::1:7000',
+      'redis+cluster://[::1',
+      'redis+cluster://[a-b]:7000',
+      'redis+cluster://a:0',
     ]);
+  });
+
+  it('takes IPv6 nodes in brackets and hands ioredis the bare address, with the default port when none is given', () => {
+    expect(parseRedisUrl('redis+cluster://[::1]:7000,[fd00::2]')).toEqual({
+      kind: 'cluster',
+      tls: false,
+      nodes: [
+        { host: '::1', port: 7000 },
+        { host: 'fd00::2', port: 6379 },
+      ],
+    });
+    expect(parseRedisUrl('redis+sentinel://[::1]/main')).toMatchObject({
+      sentinels: [{ host: '::1', port: 26379 }],
+    });
   });
 });
 
