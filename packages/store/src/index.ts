@@ -28,3 +28,5 @@ export type { MetricsSnapshot } from './fleet-metrics.js';
 export { INSTALL_BUCKETS, METRIC_NAMES, METRIC_PREFIX } from './metric-names.js';
 export type { NotificationResult } from './metric-names.js';
 export { seal, unseal, SealError } from './seal.js';
+export { DriftChecks } from './drift-checks.js';
+export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';
