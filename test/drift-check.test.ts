@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedis, type RedisClient } from '@certfleet/jobs';
 import { FleetKeys } from '@certfleet/store';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
@@ -211,7 +212,7 @@ describe('the drift check of an environment', () => {
   it('reports a stopped sshd as unreachable, not missing, through fleetctl, which exits 6', async () => {
     await fleet.hosts[2]!.stop();
     const run = await fleetctl(['check', 'acme-prd'], 'bob');
-    expect(run.stderr).toMatch(/acme-prd: check \S+ running, \d\/3 hosts done/);
+    expect(run.stderr).toMatch(/acme-prd: check \S+ done, 3\/3 hosts done\n$/);
     expect(run.code).toBe(6);
     const rows = run.stdout.trimEnd().split('\n');
     expect(rows[0]).toMatch(/^FRONT-END\s+CERTIFICATE\s+STATE\s+DETAIL$/);
@@ -239,6 +240,44 @@ describe('the drift check of an environment', () => {
     const operator = await fleetctl(['check', 'acme-prd'], 'ticket-bot');
     expect(operator.code).toBe(1);
     expect(operator.stderr).toContain('forbidden');
+  });
+
+  it('shows the grid on the page, and an approver starts a check there', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.goto(`${stack.url}/ui/`);
+      await page.getByLabel('API token').fill(stack.tokens['bob']!);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'Drift' }).click();
+      const env = page.locator('[data-environment="acme-prd"]');
+      const states = (): Promise<(string | null)[]> =>
+        env.locator('td[data-state]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-state')));
+      await expect.poll(states).toEqual(['missing', 'different', 'unreachable']);
+      await expect
+        .poll(() => env.locator('tbody th').allTextContents())
+        .toEqual([
+          `fe-1 ${fleet.hosts[0]!.address}`,
+          `fe-2 ${fleet.hosts[1]!.address}`,
+          `fe-3 ${fleet.hosts[2]!.address}`,
+        ]);
+      const before = (await stack.request('bob', 'GET', '/v1/environments/acme-prd/check')).body.id;
+      await env.getByRole('button', { name: 'Check now' }).click();
+      await expect
+        .poll(async () => {
+          const latest = (await stack.request('bob', 'GET', '/v1/environments/acme-prd/check')).body;
+          return latest.id !== before && latest.requestedBy === 'bob';
+        })
+        .toBe(true);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('audits who asked for each check', async () => {

@@ -425,21 +425,21 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     )
     .action(async (environment: string, opts: CommonOptions) => {
       const client = await connect(opts);
-      const { id } = await client.startCheck(environment);
+      await client.startCheck(environment);
       const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
       let shown = '';
       for (;;) {
         const check = await client.latestCheck(environment);
-        // a newer check can only have started after this one finished
+        const progress = checkProgress(check);
+        if (!opts.json && progress !== shown) io.stderr.write(`${progress}\n`);
+        shown = progress;
+        // a newer check than ours can only have started after ours finished
         if (check.status === 'done') {
           if (opts.json) printJson(check);
           else write(renderCheck(check));
           outcome.exitCode = exitCodeForCheck(check);
           return;
         }
-        const progress = checkProgress(check);
-        if (!opts.json && progress !== shown && check.id === id) io.stderr.write(`${progress}\n`);
-        shown = progress;
         await sleep(io.pollIntervalMs ?? 500);
       }
     });

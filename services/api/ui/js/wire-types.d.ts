@@ -34,3 +34,6 @@ export interface ErrorBody {
 export interface RejectBody {
   reason: string;
 }
+
+// Drift check (issue 16): the environments and their latest check.
+export type { DriftCheck, DriftCheckStarted, DriftHost, EnvironmentView } from '@certfleet/contract';
