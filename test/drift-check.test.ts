@@ -14,7 +14,14 @@ import { FleetKeys } from '@certfleet/store';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
+import {
+  fleetEnvironments,
+  installJob,
+  startFleet,
+  startStack,
+  type Fleet,
+  type Stack,
+} from '@certfleet/test-kit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'packages/cli/bin/fleetctl.js');
@@ -119,17 +126,15 @@ describe('the drift check of an environment', () => {
   });
 
   it('records the desired state of a finished job in the registry: hashes, sizes, CA files, requester, ticket', async () => {
-    const submitted = await stack.request('alice', 'POST', '/v1/jobs', {
+    const job = await installJob(stack, {
       ticket: 'CASE-160001',
       name: NAME,
       environments: ['acme-prd'],
-      pfx: certs.pfx.toString('base64'),
+      pfx: certs.pfx,
       password: certs.password,
       caCertificates: [certs.caPem],
     });
-    expect(submitted.status).toBe(201);
-    expect((await stack.request('bob', 'POST', `/v1/jobs/${submitted.body.id}/approve`)).status).toBe(202);
-    expect((await stack.waitForJob(submitted.body.id)).status).toBe('completed');
+    expect(job.status).toBe('completed');
 
     const envs = await stack.request('alice', 'GET', '/v1/environments');
     const [entry] = envs.body.find((e: { name: string }) => e.name === 'acme-prd').certificates;
@@ -137,7 +142,7 @@ describe('the drift check of an environment', () => {
     expect(entry).toMatchObject({
       name: NAME,
       path: `${fleet.installDir}/${NAME}.pfx`,
-      jobId: submitted.body.id,
+      jobId: job.id,
       sha256: sha256(certs.pfx),
       size: certs.pfx.length,
       caFiles: [{ path: `${fleet.installDir}/${NAME}.ca1.cer`, sha256: sha256(caDer), size: caDer.length }],
