@@ -126,8 +126,8 @@ const RETRY = {
   host: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
   /** One report: receivers may be down for minutes. */
   report: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
-  /** A check reports unreachable hosts itself; a run that failed outright is tried once more. */
-  check: { attempts: 2, backoffMs: 5000 },
+  /** A check reports unreachable hosts itself; a run that failed outright ends its check, and the next run is the retry. */
+  check: { attempts: 1, backoffMs: 5000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
