@@ -70,10 +70,17 @@ export function worstDriftState(host: Pick<DriftHost, 'certificates'>): DriftChe
   );
 }
 
+/** One certificate not as installed on one front-end. */
+export interface DriftFinding {
+  frontEnd: string;
+  host: string;
+  name: string;
+  state: Exclude<DriftCheckState, 'ok'>;
+  detail: string;
+}
+
 /** Every host × certificate of a check that is not ok: what a repair would act on. */
-export function driftFindings(
-  check: Pick<DriftCheck, 'hosts'>,
-): { frontEnd: string; host: string; name: string; state: Exclude<DriftCheckState, 'ok'>; detail: string }[] {
+export function driftFindings(check: Pick<DriftCheck, 'hosts'>): DriftFinding[] {
   return check.hosts.flatMap((h) =>
     h.certificates
       .filter((c) => c.state !== 'ok')

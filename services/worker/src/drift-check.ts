@@ -1,4 +1,10 @@
-import { type DriftCertificate, type DriftCheck, type DriftHost, driftFindings } from '@certfleet/contract';
+import {
+  driftFindings,
+  type DriftCertificate,
+  type DriftCheck,
+  type DriftFinding,
+  type DriftHost,
+} from '@certfleet/contract';
 import { findEnvironment, type Environment, type FrontEnd } from '@certfleet/inventory';
 import type { JobRun } from '@certfleet/jobs';
 import {
@@ -22,6 +28,11 @@ export interface DriftDeps extends WorkerDeps {
   pool: SessionPool;
   /** How long a check waits for an install to leave a host before it reports it busy. */
   lockWaitMs?: number;
+  /**
+   * Told of a finished check that found something not ok: where a repair (issue 16,
+   * reconcile) hooks in. Not set here: the check itself never changes a host.
+   */
+  onFindings?: (check: DriftCheck, findings: DriftFinding[]) => Promise<void>;
 }
 
 /** What a finished run hands back (BullMQ keeps it as the job's result). */
@@ -30,7 +41,7 @@ export interface DriftCheckResult {
   /** True when another check of the environment was already running: this run did nothing. */
   skipped?: boolean;
   /** Every host × certificate that is not ok: what a repair would act on. */
-  findings?: ReturnType<typeof driftFindings>;
+  findings?: DriftFinding[];
 }
 
 /** A registry entry as the probe's expectation; undefined for an entry written before the desired state held hashes. */
@@ -170,5 +181,6 @@ export async function processDriftCheck(
   const done = await checks.get(id);
   const findings = done ? driftFindings(done) : [];
   log.info({ hosts: env.frontEnds.length, findings: findings.length }, 'drift check done');
+  if (done && findings.length > 0) await deps.onFindings?.(done, findings);
   return { checkId: id, findings };
 }
