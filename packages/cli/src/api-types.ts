@@ -7,6 +7,8 @@ import type { JobStatus, SubmitBody } from '@certfleet/contract';
 export type {
   AuditEntry,
   DoctorReport,
+  DriftCheck,
+  DriftCheckStarted,
   EnvCertificate,
   EnvironmentView,
   Job,

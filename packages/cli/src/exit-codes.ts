@@ -10,6 +10,10 @@ export const ExitCode = {
   Rejected: 4,
   /** fleetctl doctor: at least one check failed. */
   DoctorFailed: 5,
+  /** fleetctl check: a certificate is missing or different on at least one front-end. */
+  DriftFound: 6,
+  /** fleetctl check: nothing missing or different seen, but at least one front-end could not be looked at. */
+  DriftUnreachable: 7,
 } as const;
 
 /** True once a job will not change any more (until someone retries it). */

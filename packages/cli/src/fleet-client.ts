@@ -2,6 +2,8 @@ import { ApiRequestError } from './api-request-error.js';
 import type {
   AuditEntry,
   DoctorReport,
+  DriftCheck,
+  DriftCheckStarted,
   EnvironmentView,
   Job,
   JobList,
@@ -68,6 +70,14 @@ export class FleetClient {
 
   doctor(environment: string): Promise<DoctorReport> {
     return this.call('POST', `/v1/environments/${encodeURIComponent(environment)}/doctor`);
+  }
+
+  startCheck(environment: string): Promise<DriftCheckStarted> {
+    return this.call('POST', `/v1/environments/${encodeURIComponent(environment)}/check`);
+  }
+
+  latestCheck(environment: string): Promise<DriftCheck> {
+    return this.call('GET', `/v1/environments/${encodeURIComponent(environment)}/check`);
   }
 
   audit(jobId: string): Promise<{ items: AuditEntry[] }> {

@@ -93,6 +93,7 @@ describe('help', () => {
       'retry',
       'envs',
       'doctor',
+      'check',
       'audit',
     ]);
     for (const name of names) {

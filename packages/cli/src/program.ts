@@ -6,6 +6,7 @@ import type { CliIo } from './cli-io.js';
 import { exitCodeForStatus, ExitCode } from './exit-codes.js';
 import { FleetClient } from './fleet-client.js';
 import { firstLine, maxPfxBytes, readOptionFile, readPassword, readPfxFile } from './password.js';
+import { checkProgress, exitCodeForCheck, renderCheck } from './render-check.js';
 import { renderDoctor } from './render-doctor.js';
 import { renderJobSummary } from './render-job.js';
 import { renderAudit, renderEnvironments, renderJobList } from './render-lists.js';
@@ -197,7 +198,8 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     .description(
       'fleetctl: the certfleet operator CLI. Submit a client certificate, approve it, follow it onto every front-end.\n\n' +
         'Server and token: CERTFLEET_URL and CERTFLEET_TOKEN (or --url, --token-file).\n' +
-        'Exit codes: 0 completed (or success), 2 partially_failed, 3 failed, 4 rejected, 1 usage, connection or API error.',
+        'Exit codes: 0 completed (or success), 2 partially_failed, 3 failed, 4 rejected, 1 usage, connection or API error;\n' +
+        'doctor: 5 a check failed; check: 6 a certificate missing or different, 7 a front-end unreachable.',
     )
     .version(readVersion(), '-V, --version')
     .exitOverride()
@@ -405,6 +407,41 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
       if (opts.json) printJson(report);
       else write(renderDoctor(report));
       outcome.exitCode = report.ok ? ExitCode.Ok : ExitCode.DoctorFailed;
+    });
+
+  command('check')
+    .summary('drift check: is every certificate still as installed on every front-end? (role approver)')
+    .description(
+      'Starts a drift check of the environment (or joins the one running), shows hosts done / total while it\n' +
+        'runs, then prints a row per front-end and certificate: ok, missing, different or unreachable. Nothing\n' +
+        'is changed on the hosts.',
+    )
+    .argument('<environment>', 'the environment, as in the inventory')
+    .addHelpText(
+      'after',
+      examples('fleetctl check acme-prd', 'fleetctl check acme-prd --json') +
+        '\nExit code 0 when everything is ok, 6 when a certificate is missing or different somewhere,\n' +
+        '7 when nothing is missing or different but a front-end could not be looked at.\n',
+    )
+    .action(async (environment: string, opts: CommonOptions) => {
+      const client = await connect(opts);
+      await client.startCheck(environment);
+      const sleep = io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+      let shown = '';
+      for (;;) {
+        const check = await client.latestCheck(environment);
+        const progress = checkProgress(check);
+        if (!opts.json && progress !== shown) io.stderr.write(`${progress}\n`);
+        shown = progress;
+        // a newer check than ours can only have started after ours finished
+        if (check.status === 'done') {
+          if (opts.json) printJson(check);
+          else write(renderCheck(check));
+          outcome.exitCode = exitCodeForCheck(check);
+          return;
+        }
+        await sleep(io.pollIntervalMs ?? 500);
+      }
     });
 
   command('audit')

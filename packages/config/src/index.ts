@@ -67,6 +67,8 @@ export interface FleetConfig {
   notifyAllow: Cidr[];
   smtpUrl: string | undefined;
   emailFrom: string | undefined;
+  /** FLEET_DRIFT_INTERVAL: how often every environment's drift check runs (issue 16). */
+  driftIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -155,6 +157,25 @@ export function parseMasterKey(raw: string, variable = 'FLEET_MASTER_KEY'): Buff
   return key;
 }
 
+// Drift check (issue 16)
+/** Shortest and longest FLEET_DRIFT_INTERVAL: a check every minute at most, every 30 days at least. */
+export const DRIFT_INTERVAL_BOUNDS_MS = { min: 60_000, max: 30 * 86_400_000 } as const;
+
+/** FLEET_DRIFT_INTERVAL: a duration (`6h`, `30m`) or whole seconds, from 1 minute to 30 days; default 6 h. */
+export function parseDriftInterval(raw: string | undefined): number {
+  const text = raw?.trim() ?? '';
+  if (text === '') return 6 * 3_600_000;
+  const value = parseDuration(text);
+  const { min, max } = DRIFT_INTERVAL_BOUNDS_MS;
+  if (value === undefined || value < min || value > max) {
+    throw new ConfigError(
+      'FLEET_DRIFT_INTERVAL',
+      `must be a duration from 1m to 30d such as 6h, 30m or 3600 (seconds), got '${text}'`,
+    );
+  }
+  return value;
+}
+
 export interface LoadConfigOptions {
   /** Whether a missing FLEET_MASTER_KEY is allowed (the demo makes its own). */
   requireMasterKey?: boolean;
@@ -224,6 +245,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     notifyAllow: cidrs(env, 'FLEET_NOTIFY_ALLOW'),
     smtpUrl: url(env, 'FLEET_SMTP_URL', ['smtp:', 'smtps:']),
     emailFrom: text(env, 'FLEET_NOTIFY_EMAIL_FROM'),
+    driftIntervalMs: parseDriftInterval(env['FLEET_DRIFT_INTERVAL']),
   };
 }
 

@@ -4,7 +4,18 @@ import { Type, type Static } from 'typebox';
 export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('windows')]);
 export type Platform = Static<typeof Platform>;
 
-/** A certificate installed in an environment: its entry in the environment registry. */
+/** One file written to each front-end, as the registry records it. */
+export const RegistryFile = Type.Object(
+  {
+    path: Type.String(),
+    sha256: Type.String({ description: 'lowercase hex' }),
+    size: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RegistryFile = Static<typeof RegistryFile>;
+
+/** A certificate installed in an environment: its entry in the environment registry, the desired state. */
 export const EnvCertificate = Type.Object(
   {
     name: Type.String(),
@@ -14,6 +25,19 @@ export const EnvCertificate = Type.Object(
     path: Type.String(),
     jobId: Type.String({ description: 'the job that installed it' }),
     installedAt: Type.String({ format: 'date-time' }),
+    // What the drift check compares each host against. Optional only because entries
+    // written before these fields existed lack them; every finished job writes them.
+    sha256: Type.Optional(Type.String({ description: 'SHA-256 of the .pfx bytes written to each host' })),
+    size: Type.Optional(Type.Integer({ minimum: 0, description: 'length of that file in bytes' })),
+    caFiles: Type.Optional(
+      Type.Array(RegistryFile, { description: 'the <name>.ca<N>.cer files, N = 1…, in chain order' }),
+    ),
+    thumbprint: Type.Optional(
+      Type.String({ description: 'windows: SHA-1 thumbprint of the certificate in the store' }),
+    ),
+    store: Type.Optional(Type.String({ description: 'windows: the store it was imported into' })),
+    requester: Type.Optional(Type.String({ description: 'who submitted the job that installed it' })),
+    ticket: Type.Optional(Type.String({ description: 'the ticket of that job' })),
   },
   { additionalProperties: false },
 );

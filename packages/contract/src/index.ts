@@ -7,6 +7,7 @@
  */
 export * from './audit.js';
 export * from './certificate.js';
+export * from './drift-check.js';
 export * from './environment.js';
 export * from './job.js';
 export * from './patterns.js';

@@ -3,7 +3,13 @@
  * retry policy and retention. Everything that enqueues or serves a job reads it here.
  * Payloads carry ids only: key material stays sealed in the store.
  */
-import { FINAL_JOB_STATUSES, JOB_ID_PATTERN, StringEnum, TARGET_ID_PATTERN } from '@certfleet/contract';
+import {
+  ENV_PATTERN,
+  FINAL_JOB_STATUSES,
+  JOB_ID_PATTERN,
+  StringEnum,
+  TARGET_ID_PATTERN,
+} from '@certfleet/contract';
 import { Type, type Static, type TSchema } from 'typebox';
 
 /** Every job certfleet runs. */
@@ -11,6 +17,8 @@ export const JobName = {
   Install: 'install',
   InstallTarget: 'install-target',
   Notify: 'notify',
+  // Drift check (issue 16)
+  DriftCheck: 'drift-check',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -38,6 +46,28 @@ export const NotifyPayload = Type.Object({
 export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
 export type NotifyPayload = Static<typeof NotifyPayload>;
+
+// Drift check (issue 16)
+/**
+ * One drift check of one environment. `checkId` names a check the API has begun (on
+ * demand); a scheduled run carries none and begins its own (a scheduler's payload is
+ * the same for every run).
+ */
+export const DriftCheckPayload = Type.Object({
+  environment: Type.String({ pattern: ENV_PATTERN }),
+  checkId: Type.Optional(Type.String({ pattern: JOB_ID_PATTERN })),
+});
+export type DriftCheckPayload = Static<typeof DriftCheckPayload>;
+
+/** Deterministic id of an on-demand check's job (a scheduler names its runs itself). */
+export function driftCheckJobId({ environment, checkId }: DriftCheckPayload): string {
+  return `${environment}--${checkId ?? 'scheduled'}`;
+}
+
+/** The scheduler that runs an environment's drift check every FLEET_DRIFT_INTERVAL. */
+export function driftSchedulerId(environment: string): string {
+  return `drift-check--${environment}`;
+}
 
 /** How often a job runs and how long it waits between runs. */
 export interface RetryPolicy {
@@ -82,6 +112,7 @@ interface PayloadSchemas {
   [JobName.Install]: typeof InstallPayload;
   [JobName.InstallTarget]: typeof InstallTargetPayload;
   [JobName.Notify]: typeof NotifyPayload;
+  [JobName.DriftCheck]: typeof DriftCheckPayload;
 }
 
 /** The payload type of a job name. */
@@ -95,6 +126,8 @@ const RETRY = {
   host: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
   /** One report: receivers may be down for minutes. */
   report: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
+  /** A check reports unreachable hosts itself; a run that failed outright ends its check, and the next run is the retry. */
+  check: { attempts: 1, backoffMs: 5000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
@@ -112,4 +145,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.Install]: entry(JobName.Install, InstallPayload, installJobId, RETRY.round),
   [JobName.InstallTarget]: entry(JobName.InstallTarget, InstallTargetPayload, targetJobId, RETRY.host),
   [JobName.Notify]: entry(JobName.Notify, NotifyPayload, notifyJobId, RETRY.report),
+  [JobName.DriftCheck]: entry(JobName.DriftCheck, DriftCheckPayload, driftCheckJobId, RETRY.check),
 };

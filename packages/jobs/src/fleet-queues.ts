@@ -99,6 +99,37 @@ export class FleetQueues {
     });
   }
 
+  // Repeatable jobs (issue 16: the drift check's schedule)
+
+  /**
+   * Runs `name` with `payload` every `everyMs` (BullMQ job scheduler): creating it again,
+   * from any process, updates it in place; runs take the catalog's retry and retention.
+   */
+  async schedule<N extends JobName>(
+    name: N,
+    schedulerId: string,
+    everyMs: number,
+    payload: PayloadOf<N>,
+  ): Promise<void> {
+    const { jobId: _deterministic, ...opts } = this.jobOptions(name, payload);
+    await this.queues[name].upsertJobScheduler(
+      schedulerId,
+      { every: everyMs },
+      { name, data: payload, opts },
+    );
+  }
+
+  /** The ids of the schedulers on a job name's queue. */
+  async schedulerIds(name: JobName): Promise<string[]> {
+    const schedulers = await this.queues[name].getJobSchedulers();
+    return schedulers.map((s) => s.key);
+  }
+
+  /** Stops a schedule; runs already queued stay. */
+  async unschedule(name: JobName, schedulerId: string): Promise<void> {
+    await this.queues[name].removeJobScheduler(schedulerId);
+  }
+
   /** Waiting, active, delayed and failed counts per queue (for readiness and metrics). */
   async counts(): Promise<Record<JobName, Record<string, number>>> {
     const states = ['waiting', 'active', 'delayed', 'failed', 'waiting-children'] as const;

@@ -2,7 +2,17 @@
  * The only place that names queues, job names and payloads: the job catalog, the
  * queues that add jobs from it, and the Redis connection they share.
  */
-export { JOBS, JobName, QueueName, InstallPayload, InstallTargetPayload, NotifyPayload } from './catalog.js';
+export {
+  JOBS,
+  JobName,
+  QueueName,
+  InstallPayload,
+  InstallTargetPayload,
+  NotifyPayload,
+  DriftCheckPayload,
+  driftCheckJobId,
+  driftSchedulerId,
+} from './catalog.js';
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';

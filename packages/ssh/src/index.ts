@@ -17,6 +17,7 @@ export {
 } from './doctor.js';
 export {
   expectedCertificate,
+  unreachableVerification,
   type CertificateVerification,
   type DriftState,
   type ExpectedCertificate,

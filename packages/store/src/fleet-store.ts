@@ -1,5 +1,6 @@
 import type { RedisClient } from './redis-client.js';
 import { AuditLog } from './audit-log.js';
+import { DriftChecks } from './drift-checks.js';
 import { EnvRegistry } from './env-registry.js';
 import { FleetMetrics } from './fleet-metrics.js';
 import { JobRepository } from './job-repository.js';
@@ -34,6 +35,8 @@ export class FleetStore {
   /** Outbound report deliveries already done. */
   readonly deliveries: NotificationLedger;
   readonly metrics: FleetMetrics;
+  /** The latest drift check per environment (issue 16). */
+  readonly driftChecks: DriftChecks;
 
   constructor(
     readonly redis: RedisClient,
@@ -47,6 +50,7 @@ export class FleetStore {
     this.webhooks = new WebhookDeliveries(redis, this.keys);
     this.deliveries = new NotificationLedger(redis, this.keys);
     this.metrics = new FleetMetrics(redis, this.keys);
+    this.driftChecks = new DriftChecks(redis, this.keys);
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */

@@ -31,3 +31,5 @@ export type { FleetMetrics } from './fleet-metrics.js';
 export type { MetricsSnapshot } from './fleet-metrics.js';
 export { METRIC_NAMES, METRIC_PREFIX } from './metric-names.js';
 export type { NotificationResult } from './metric-names.js';
+export type { DriftChecks } from './drift-checks.js';
+export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';

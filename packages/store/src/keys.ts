@@ -84,6 +84,23 @@ export class FleetKeys {
     return `${this.tag}:lock:host:${host}:${port}`;
   }
 
+  // Drift check (issue 16): the latest check per environment and who is running one.
+
+  /** Hash of one drift check: `meta` and one `host:<front-end>` field per host looked at. */
+  driftCheck(checkId: string): string {
+    return `${this.tag}:drift:check:${checkId}`;
+  }
+
+  /** Hash: per environment, the id of its latest drift check. */
+  driftLatest(): string {
+    return `${this.tag}:drift:latest`;
+  }
+
+  /** The id of the drift check running in one environment (expires when its worker stops renewing it). */
+  driftRunning(env: string): string {
+    return `${this.tag}:drift:running:${env}`;
+  }
+
   /** A key certfleet never writes, for a test's own planted data under the same hash tag. */
   scratch(name: string): string {
     return `${this.tag}:scratch:${name}`;

@@ -16,6 +16,8 @@ export const METRIC_NAMES = {
   installDuration: `${METRIC_PREFIX}target_install_duration_seconds`,
   /** Gauge: BullMQ jobs, labels `queue` and `state`. */
   queueJobs: `${METRIC_PREFIX}queue_jobs`,
+  /** Gauge: front-ends per worst state in the latest drift check, labels `environment` and `state` (issue 16). */
+  driftHosts: `${METRIC_PREFIX}drift_hosts`,
 } as const;
 
 /**

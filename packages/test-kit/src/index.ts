@@ -6,3 +6,4 @@ export * from './pwsh.js';
 export * from './sshd-fleet.js';
 export * from './stack.js';
 export * from './windows-store.js';
+export * from './install-job.js';

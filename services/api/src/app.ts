@@ -24,6 +24,7 @@ import type { Principal } from './principals.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { BOARD_PATH, boardRoutes, boardToken } from './routes/board.js';
+import { checkRoutes } from './routes/checks.js';
 import { doctorRoutes } from './routes/doctor.js';
 import { environmentRoutes } from './routes/environments.js';
 import { healthRoutes } from './routes/health.js';
@@ -171,6 +172,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   await app.register(auditRoutes, { deps, limited });
   await app.register(healthRoutes, { deps, limited });
   await app.register(doctorRoutes, { deps, limited });
+  await app.register(checkRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
   await app.register(boardRoutes, { deps });
 

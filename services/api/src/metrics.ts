@@ -1,4 +1,5 @@
 import type { FleetQueues } from '@certfleet/jobs';
+import { DRIFT_STATES, worstDriftState } from '@certfleet/contract';
 import { METRIC_NAMES, METRIC_PREFIX, type FleetStore, type MetricsSnapshot } from '@certfleet/store';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -100,5 +101,25 @@ export function createMetricsRegistry(store: FleetStore, queues: FleetQueues): R
       );
     }) as never,
   );
+  registry.registerMetric(
+    new RedisBackedMetric(
+      METRIC_NAMES.driftHosts,
+      'Front-ends per worst certificate state in the latest drift check of each environment.',
+      'gauge',
+      async () => (await store.driftChecks.latestAll()).flatMap(driftHostCounts),
+    ) as never,
+  );
   return registry;
+}
+
+/** One gauge value per state (zeros included) from one environment's latest check. */
+function driftHostCounts(check: {
+  environment: string;
+  hosts: Parameters<typeof worstDriftState>[0][];
+}): MetricValue[] {
+  const worst = check.hosts.map(worstDriftState);
+  return DRIFT_STATES.map((state) => ({
+    value: worst.filter((w) => w === state).length,
+    labels: { environment: check.environment, state },
+  }));
 }

@@ -2,6 +2,7 @@ import { JobName, type JobRun } from '@certfleet/jobs';
 import type { TargetErrorCode } from '@certfleet/ssh';
 import type { JobStatus, TargetRecord, TransitionOutcome } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
+import { desiredState } from './desired-state.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
 /** Decides a job's outcome from its targets. */
@@ -40,18 +41,16 @@ export async function processInstall(
   if (!moved.ok && moved.job?.status !== status) {
     deps.logger.warn({ jobId, status: moved.job?.status }, 'job changed state while finishing');
   }
+  // the bytes written, for the desired state's hashes (read before the secret is deleted below)
+  const secret = await deps.store.secrets.open(jobId);
   for (const envName of record.environments) {
     const installed = targets.find((t) => t.environment === envName && t.status === 'installed');
     if (!installed) continue;
-    await deps.store.registry.put(envName, {
-      name: record.name,
-      fingerprintSha256: record.certificate.fingerprintSha256,
-      subject: record.certificate.subject,
-      notAfter: record.certificate.notAfter,
-      path: record.paths[envName] ?? installed.path,
-      jobId,
-      installedAt: installed.finishedAt ?? now(),
-    });
+    const previous = await deps.store.registry.get(envName, record.name);
+    await deps.store.registry.put(
+      envName,
+      desiredState(record, envName, installed, secret, previous, installed.finishedAt ?? now()),
+    );
   }
   if (status === 'completed') await deps.store.secrets.delete(jobId);
   else await deps.store.secrets.expire(jobId, deps.config.secretTtlMs);

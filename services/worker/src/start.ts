@@ -3,6 +3,7 @@ import type { Running } from '@certfleet/runtime';
 import { duplicateRedis } from '@certfleet/jobs';
 import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
+import { scheduleDriftChecks } from './drift-schedule.js';
 import { createWorkers, type FleetWorkers } from './workers.js';
 
 export interface RunningWorker extends Running {
@@ -20,15 +21,21 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
     inventory: () => inventory.current,
     logger,
   });
+  const schedule = (): Promise<void> =>
+    scheduleDriftChecks(queues, inventory.current, config.driftIntervalMs).catch((err: Error) =>
+      logger.error({ err: err.message }, 'drift check schedules not updated'),
+    );
   const onHup = (): void => {
     inventory
       .reload()
       .then((inv) => logger.info({ environments: inv.environments.length }, 'inventory reloaded'))
+      .then(schedule)
       .catch((err: Error) =>
         logger.error(`reload refused, the old inventory stays in force: ${err.message}`),
       );
   };
   workers.start();
+  await schedule();
   process.on('SIGHUP', onHup);
   const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));

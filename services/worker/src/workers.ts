@@ -1,6 +1,7 @@
 import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
 import { SessionPool } from '@certfleet/ssh';
 import type { Worker } from 'bullmq';
+import { processDriftCheck } from './drift-check.js';
 import { processInstall } from './finish-job.js';
 import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
@@ -10,6 +11,8 @@ import type { WorkerDeps } from './worker-deps.js';
 export interface FleetWorkers {
   install: Worker;
   installTarget: Worker;
+  /** Drift checks (issue 16). */
+  driftCheck: Worker;
   /** The Linux connection pool (its `stats` show handshakes saved). */
   pool: SessionPool;
   /** Starts taking work. */
@@ -31,11 +34,16 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     lanes: new HostLanes(),
     pool: new SessionPool(),
   };
-  const { install, 'install-target': installTarget } = createJobWorkers(
-    [JobName.Install, JobName.InstallTarget],
+  const {
+    install,
+    'install-target': installTarget,
+    'drift-check': driftCheck,
+  } = createJobWorkers(
+    [JobName.Install, JobName.InstallTarget, JobName.DriftCheck],
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
+      [JobName.DriftCheck]: (run) => processDriftCheck(targetDeps, run),
     },
     {
       connection: deps.connection,
@@ -44,18 +52,21 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
       settings: {
         [JobName.Install]: { ...common, concurrency: 4 },
         [JobName.InstallTarget]: { ...common, concurrency: deps.config.concurrency },
+        // one environment's check at a time per process; each looks at its hosts in parallel
+        [JobName.DriftCheck]: { ...common, concurrency: 1 },
       },
     },
   );
   return {
     install,
     installTarget,
+    driftCheck,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget]);
+      startJobWorkers([install, installTarget, driftCheck]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
-      const graceful = Promise.all([installTarget.close(), install.close()]);
+      const graceful = Promise.all([installTarget.close(), install.close(), driftCheck.close()]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {
         timer = setTimeout(() => resolve('deadline'), deadlineMs);

@@ -2,7 +2,7 @@
 // The API client: the bearer token (this tab's sessionStorage only, never the URL or
 // localStorage), fetch, and the API's { error, message } answers as ApiError.
 
-/** @import { ErrorBody, Job, JobList, RejectBody } from './wire-types.js' */
+/** @import { DriftCheck, DriftCheckStarted, EnvironmentView, ErrorBody, Job, JobList, RejectBody } from './wire-types.js' */
 
 const TOKEN_KEY = 'certfleet.token';
 
@@ -124,4 +124,28 @@ export function getJob(id) {
  */
 export function decideJob(id, action, body) {
   return request('POST', `v1/jobs/${encodeURIComponent(id)}/${action}`, body);
+}
+
+/** `GET /v1/environments`. @returns {Promise<EnvironmentView[]>} */
+export function listEnvironments() {
+  return request('GET', 'v1/environments');
+}
+
+/**
+ * `GET /v1/environments/:env/check`: the latest drift check, or null when there is none yet.
+ * @param {string} env
+ * @returns {Promise<DriftCheck | null>}
+ */
+export async function latestCheck(env) {
+  try {
+    return await request('GET', `v1/environments/${encodeURIComponent(env)}/check`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+/** `POST /v1/environments/:env/check` (approvers and admins). @param {string} env @returns {Promise<DriftCheckStarted>} */
+export function startCheck(env) {
+  return request('POST', `v1/environments/${encodeURIComponent(env)}/check`);
 }

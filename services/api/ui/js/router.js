@@ -4,15 +4,17 @@
 
 import { token } from './api.js';
 import { $, byId, show } from './dom.js';
+import { openDrift } from './drift-view.js';
 import { openJob } from './job-view.js';
 import { openList } from './list-view.js';
 import { navigate } from './navigation.js';
 
-/** @typedef {{ view: 'job', id: string } | { view: 'list' }} Route */
+/** @typedef {{ view: 'job', id: string } | { view: 'list' } | { view: 'drift' }} Route */
 
 /** @returns {Route} the view the address asks for */
 function currentRoute() {
   const id = /^#\/jobs\/([A-Za-z0-9_-]{1,64})$/.exec(location.hash)?.[1];
+  if (location.hash === '#/drift') return { view: 'drift' };
   return id ? { view: 'job', id } : { view: 'list' };
 }
 
@@ -24,6 +26,7 @@ export function route() {
   show($('signin-view'), !signedIn);
   show($('list-view'), false);
   show($('job-view'), false);
+  show($('drift-view'), false);
   if (!signedIn) {
     document.title = 'Sign in · certfleet approvals';
     byId('token', HTMLInputElement).focus();
@@ -31,6 +34,7 @@ export function route() {
   }
   const r = currentRoute();
   if (r.view === 'job') void openJob(r.id, gen);
+  else if (r.view === 'drift') void openDrift(gen);
   else void openList(gen);
 }
 

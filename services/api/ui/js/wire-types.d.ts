@@ -18,3 +18,6 @@ export type {
   TargetErrorInfo as TargetError,
   TargetStatus,
 } from '@certfleet/contract';
+
+// Drift check (issue 16): the environments and their latest check.
+export type { DriftCheck, DriftCheckStarted, DriftHost, EnvironmentView } from '@certfleet/contract';
