@@ -67,6 +67,11 @@ export interface FleetConfig {
   notifyAllow: Cidr[];
   smtpUrl: string | undefined;
   emailFrom: string | undefined;
+  // Retention and reconcile (README: Keeping environments right).
+  /** FLEET_RETAIN_SECRETS: keep an installed certificate's PFX sealed for repairs, where the inventory does not say. */
+  retainSecrets: boolean;
+  /** FLEET_RECONCILE_INTERVAL: how often every environment's front-ends are compared with its certificates. */
+  reconcileIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -224,6 +229,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     notifyAllow: cidrs(env, 'FLEET_NOTIFY_ALLOW'),
     smtpUrl: url(env, 'FLEET_SMTP_URL', ['smtp:', 'smtps:']),
     emailFrom: text(env, 'FLEET_NOTIFY_EMAIL_FROM'),
+    retainSecrets: bool(env, 'FLEET_RETAIN_SECRETS', true),
+    reconcileIntervalMs: duration(env, 'FLEET_RECONCILE_INTERVAL', '1h'),
   };
 }
 

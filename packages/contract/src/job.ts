@@ -87,7 +87,12 @@ const jobRecordFields = {
   name: Type.String(),
   environments: Type.Array(Type.String()),
   status: JobStatus,
-  source: Type.Union([Type.Literal('api'), Type.Literal('webhook')]),
+  source: Type.Union([Type.Literal('api'), Type.Literal('webhook'), Type.Literal('reconcile')], {
+    description: 'reconcile: a repair job certfleet made for hosts that lack a certificate',
+  }),
+  reason: Type.Optional(
+    Type.String({ description: 'why a repair job was made, e.g. "new front-end fe-7"' }),
+  ),
   submittedBy: Type.String(),
   approvedBy: Type.Union([Type.String(), Type.Null()]),
   rejectedBy: Type.Union([Type.String(), Type.Null()]),
@@ -104,6 +109,10 @@ const jobRecordFields = {
     description: 'SHA-256 of the installed file (the normalised one when normalised)',
   }),
 };
+
+/** Where a job came from. */
+export const JOB_SOURCES = ['api', 'webhook', 'reconcile'] as const;
+export type JobSource = (typeof JOB_SOURCES)[number];
 
 /** The job record as stored (without targets, which live in their own hash). */
 export const JobRecord = Type.Object(jobRecordFields, { additionalProperties: false });

@@ -11,6 +11,8 @@ export const JobName = {
   Install: 'install',
   InstallTarget: 'install-target',
   Notify: 'notify',
+  // Reconcile (README: Keeping environments right).
+  Reconcile: 'reconcile',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -34,6 +36,20 @@ export const NotifyPayload = Type.Object({
   round: Round,
   status: StringEnum(FINAL_JOB_STATUSES),
 });
+
+// Reconcile (README: Keeping environments right).
+/** Compare every environment's front-ends with its certificates: on a schedule, after a reload, on demand. */
+export const ReconcilePayload = Type.Object({
+  trigger: StringEnum(['schedule', 'reload', 'manual'] as const),
+  /** When it was asked for: two asks are two runs. */
+  requestedAt: Type.String(),
+});
+export type ReconcilePayload = Static<typeof ReconcilePayload>;
+
+/** Id of one asked-for reconcile (the scheduled ones get theirs from the job scheduler). */
+export function reconcileJobId({ trigger, requestedAt }: ReconcilePayload): string {
+  return `reconcile-${trigger}-${requestedAt.replace(/[^0-9A-Za-z]/g, '')}`;
+}
 
 export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
@@ -82,6 +98,7 @@ interface PayloadSchemas {
   [JobName.Install]: typeof InstallPayload;
   [JobName.InstallTarget]: typeof InstallTargetPayload;
   [JobName.Notify]: typeof NotifyPayload;
+  [JobName.Reconcile]: typeof ReconcilePayload;
 }
 
 /** The payload type of a job name. */
@@ -95,6 +112,8 @@ const RETRY = {
   host: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
   /** One report: receivers may be down for minutes. */
   report: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
+  /** A reconcile run: the next one comes anyway. */
+  sweep: { attempts: 2, backoffMs: 5000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
@@ -112,4 +131,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.Install]: entry(JobName.Install, InstallPayload, installJobId, RETRY.round),
   [JobName.InstallTarget]: entry(JobName.InstallTarget, InstallTargetPayload, targetJobId, RETRY.host),
   [JobName.Notify]: entry(JobName.Notify, NotifyPayload, notifyJobId, RETRY.report),
+  [JobName.Reconcile]: entry(JobName.Reconcile, ReconcilePayload, reconcileJobId, RETRY.sweep),
 };

@@ -99,6 +99,17 @@ export class FleetQueues {
     });
   }
 
+  /** Runs `reconcile` every `everyMs`: one schedule for the whole deployment, however many workers set it. */
+  async scheduleReconcile(everyMs: number): Promise<void> {
+    const payload: PayloadOf<'reconcile'> = { trigger: 'schedule', requestedAt: 'every' };
+    const { jobId: _id, ...opts } = this.jobOptions(JobName.Reconcile, payload);
+    await this.queues[JobName.Reconcile].upsertJobScheduler(
+      'reconcile',
+      { every: everyMs },
+      { name: JobName.Reconcile, data: payload, opts },
+    );
+  }
+
   /** Waiting, active, delayed and failed counts per queue (for readiness and metrics). */
   async counts(): Promise<Record<JobName, Record<string, number>>> {
     const states = ['waiting', 'active', 'delayed', 'failed', 'waiting-children'] as const;

@@ -12,6 +12,8 @@ export {
   installJobId,
   notifyJobId,
   targetJobId,
+  ReconcilePayload,
+  reconcileJobId,
 } from './catalog.js';
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
