@@ -1,6 +1,6 @@
 import type { FleetConfig } from '@certfleet/config';
 import type { Running } from '@certfleet/runtime';
-import { duplicateRedis } from '@certfleet/jobs';
+import { duplicateRedis, JobName } from '@certfleet/jobs';
 import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
 import { createWorkers, type FleetWorkers } from './workers.js';
@@ -23,12 +23,19 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   const onHup = (): void => {
     inventory
       .reload()
-      .then((inv) => logger.info({ environments: inv.environments.length }, 'inventory reloaded'))
+      .then(async (inv) => {
+        logger.info({ environments: inv.environments.length }, 'inventory reloaded');
+        // reconcile: a front-end the reload added gets the certificates it lacks
+        await queues
+          .add(JobName.Reconcile, { trigger: 'reload', requestedAt: new Date().toISOString() })
+          .catch((err: Error) => logger.warn({ err: err.message }, 'reconcile after the reload not queued'));
+      })
       .catch((err: Error) =>
         logger.error(`reload refused, the old inventory stays in force: ${err.message}`),
       );
   };
   workers.start();
+  await queues.scheduleReconcile(config.reconcileIntervalMs);
   process.on('SIGHUP', onHup);
   const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));

@@ -5,11 +5,14 @@ import { processInstall } from './finish-job.js';
 import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
 import { processTarget, type TargetDeps } from './install-target.js';
+import { processReconcile } from './reconcile.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 export interface FleetWorkers {
   install: Worker;
   installTarget: Worker;
+  /** Compares environments with their certificates and asks for repairs. */
+  reconcile: Worker;
   /** The Linux connection pool (its `stats` show handshakes saved). */
   pool: SessionPool;
   /** Starts taking work. */
@@ -31,11 +34,16 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     lanes: new HostLanes(),
     pool: new SessionPool(),
   };
-  const { install, 'install-target': installTarget } = createJobWorkers(
-    [JobName.Install, JobName.InstallTarget],
+  const {
+    install,
+    'install-target': installTarget,
+    reconcile,
+  } = createJobWorkers(
+    [JobName.Install, JobName.InstallTarget, JobName.Reconcile],
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
+      [JobName.Reconcile]: (run) => processReconcile(deps, run),
     },
     {
       connection: deps.connection,
@@ -44,18 +52,20 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
       settings: {
         [JobName.Install]: { ...common, concurrency: 4 },
         [JobName.InstallTarget]: { ...common, concurrency: deps.config.concurrency },
+        [JobName.Reconcile]: { ...common, concurrency: 1 },
       },
     },
   );
   return {
     install,
     installTarget,
+    reconcile,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget]);
+      startJobWorkers([install, installTarget, reconcile]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
-      const graceful = Promise.all([installTarget.close(), install.close()]);
+      const graceful = Promise.all([installTarget.close(), install.close(), reconcile.close()]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {
         timer = setTimeout(() => resolve('deadline'), deadlineMs);
