@@ -71,14 +71,14 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     }));
   }
 
-  async function install(env: string, pfx: Buffer, password: string, replace = false): Promise<Json> {
+  async function install(env: string, { pfx, password, caPem }: DemoCertificates, replace = false): Promise<Json> {
     const submitted = await stack.request('alice', 'POST', '/v1/jobs', {
       ticket: `RC-${env}`,
       name: `${env}-client`,
       environments: [env],
       pfx: pfx.toString('base64'),
       password,
-      caCertificates: [certs.caPem],
+      caCertificates: [caPem],
       notify: { webhookUrl: receiver.url },
       ...(replace ? { replace: true } : {}),
     });
@@ -136,7 +136,7 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     });
     redis = createRedis(stack.config.redisUrl);
     for (const { name } of ENVS) {
-      installs.set(name, await install(name, certs.pfx, certs.password));
+      installs.set(name, await install(name, certs));
       mtimes.set(name, await mtimesOf(name, 2));
     }
     await stack.writeInventory(environments(3));
@@ -258,7 +258,7 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     expect((await store.retained.open('rc-approve', 'rc-approve-client'))?.pfx.equals(certs.pfx)).toBe(true);
 
     const renewed = makeDemoCertificates('rc-client-renewed');
-    const final = await install('rc-approve', renewed.pfx, renewed.password, true);
+    const final = await install('rc-approve', renewed, true);
     const kept = await store.retained.open('rc-approve', 'rc-approve-client');
     expect(kept?.pfx.equals(renewed.pfx)).toBe(true);
     expect(kept?.password).toBe(renewed.password);
