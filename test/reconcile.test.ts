@@ -29,7 +29,11 @@ import {
 type Json = any;
 
 /** Polls until `probe` answers something truthy. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -71,7 +75,11 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     }));
   }
 
-  async function install(env: string, { pfx, password, caPem }: DemoCertificates, replace = false): Promise<Json> {
+  async function install(
+    env: string,
+    { pfx, password, caPem }: DemoCertificates,
+    replace = false,
+  ): Promise<Json> {
     const submitted = await stack.request('alice', 'POST', '/v1/jobs', {
       ticket: `RC-${env}`,
       name: `${env}-client`,
@@ -96,7 +104,9 @@ describe('reconcile: a front-end added to an environment gets the certificates i
   };
 
   const mtimesOf = async (env: string, hosts: number): Promise<number[]> =>
-    Promise.all(fleet.hosts.slice(0, hosts).map(async (h) => (await stat(path.join(h.dir, fileOf(env)))).mtimeMs));
+    Promise.all(
+      fleet.hosts.slice(0, hosts).map(async (h) => (await stat(path.join(h.dir, fileOf(env)))).mtimeMs),
+    );
 
   /** Runs a reconcile through the API and waits until a worker has finished it. */
   async function reconcileNow(): Promise<void> {
@@ -222,7 +232,9 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     expect(approved.status, JSON.stringify(approved.body)).toBe(202);
     const final = await stack.waitForJob(repair.id);
     expect(final.status).toBe('completed');
-    expect((await readFile(path.join(fleet.hosts[2]!.dir, fileOf('rc-approve')))).equals(certs.pfx)).toBe(true);
+    expect((await readFile(path.join(fleet.hosts[2]!.dir, fileOf('rc-approve')))).equals(certs.pfx)).toBe(
+      true,
+    );
     expect(await mtimesOf('rc-approve', 2)).toEqual(mtimes.get('rc-approve'));
     // installed now: another reconcile asks for nothing more
     await reconcileNow();
@@ -243,7 +255,11 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     expect(noted).toEqual([
       expect.objectContaining({
         actor: 'system',
-        detail: expect.objectContaining({ environment: 'rc-noretain', name: 'rc-noretain-client', frontEnds: ['fe-3'] }),
+        detail: expect.objectContaining({
+          environment: 'rc-noretain',
+          name: 'rc-noretain-client',
+          frontEnds: ['fe-3'],
+        }),
       }),
     ]);
     await expect(stat(path.join(fleet.hosts[2]!.dir, fileOf('rc-noretain')))).rejects.toThrow();

@@ -1168,7 +1168,10 @@ describe('security: every way in is authenticated, approved by another and audit
         // retention: the secret kept sealed for repairs of each environment is among what was scanned
         for (const env of ['sec-prd', 'sec-qa']) {
           const retained = new FleetKeys(prefix).retained(env, 'secret-scan');
-          expect(blobs.some((b) => b.where.includes(retained)), retained).toBe(true);
+          expect(
+            blobs.some((b) => b.where.includes(retained)),
+            retained,
+          ).toBe(true);
         }
 
         const logLines = logs.lines();

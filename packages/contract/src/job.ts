@@ -90,9 +90,7 @@ const jobRecordFields = {
   source: Type.Union([Type.Literal('api'), Type.Literal('webhook'), Type.Literal('reconcile')], {
     description: 'reconcile: a repair job certfleet made for hosts that lack a certificate',
   }),
-  reason: Type.Optional(
-    Type.String({ description: 'why a repair job was made, e.g. "new front-end fe-7"' }),
-  ),
+  reason: Type.Optional(Type.String({ description: 'why a repair job was made, e.g. "new front-end fe-7"' })),
   submittedBy: Type.String(),
   approvedBy: Type.Union([Type.String(), Type.Null()]),
   rejectedBy: Type.Union([Type.String(), Type.Null()]),

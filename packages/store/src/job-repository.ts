@@ -143,7 +143,11 @@ export class JobRepository {
         scanned++;
         after = entry;
         const job = await this.get(entry.id);
-        if (job && (!query.status || job.status === query.status) && (!query.source || job.source === query.source))
+        if (
+          job &&
+          (!query.status || job.status === query.status) &&
+          (!query.source || job.source === query.source)
+        )
           items.push(job);
         if (items.length === query.limit) break;
       }

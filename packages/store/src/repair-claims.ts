@@ -63,7 +63,11 @@ export class RepairClaims {
   async noteNeeded(env: string, needed: readonly RepairNeeded[]): Promise<RepairNeeded[]> {
     const fresh: RepairNeeded[] = [];
     for (const n of needed) {
-      const added = await this.redis.hsetnx(this.keys.repairNeeded(env), `${n.name}/${n.frontEnd}`, JSON.stringify(n));
+      const added = await this.redis.hsetnx(
+        this.keys.repairNeeded(env),
+        `${n.name}/${n.frontEnd}`,
+        JSON.stringify(n),
+      );
       if (added === 1) fresh.push(n);
     }
     return fresh;
@@ -71,7 +75,11 @@ export class RepairClaims {
 
   /** The repairs of one environment that wait for a new submission. */
   async listNeeded(env: string): Promise<RepairNeeded[]> {
-    return readJsonHash<RepairNeeded>(this.redis, this.keys.repairNeeded(env), (n) => `${n.name}/${n.frontEnd}`);
+    return readJsonHash<RepairNeeded>(
+      this.redis,
+      this.keys.repairNeeded(env),
+      (n) => `${n.name}/${n.frontEnd}`,
+    );
   }
 
   /** Forgets what a new install of `name` has settled. */

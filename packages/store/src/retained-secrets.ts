@@ -29,7 +29,12 @@ export class RetainedSecrets {
       return;
     }
     const multi = this.redis.multi();
-    multi.set(this.keys.retained(env, name), this.sealing.sealBundle(aadOf(env, name), secret), 'PXAT', expiresAt);
+    multi.set(
+      this.keys.retained(env, name),
+      this.sealing.sealBundle(aadOf(env, name), secret),
+      'PXAT',
+      expiresAt,
+    );
     multi.sadd(this.keys.retainedIndex, `${env}/${name}`);
     await multi.exec();
   }

@@ -190,7 +190,9 @@ export function reportText(job: Job, status: string, round: number): string {
     headline(job, status),
     `Job ${job.id}, round ${round}: ${installed} of ${job.targets.length} front-ends installed.`,
     `Certificate: ${job.certificate.subject} (expires ${job.certificate.notAfter.slice(0, 10)})`,
-    ...(job.source === 'reconcile' ? [`Repair job made by reconcile: ${job.reason ?? 'a front-end lacked it'}`] : []),
+    ...(job.source === 'reconcile'
+      ? [`Repair job made by reconcile: ${job.reason ?? 'a front-end lacked it'}`]
+      : []),
     '',
     'Path to load the certificate from:',
     ...pathLines(job).map((l) => `  ${l}`),

@@ -69,7 +69,11 @@ describe('compareEnvironment', () => {
   it('asks for a host that failed in the install job, saying so', () => {
     const s = state({ installTargets: [target('fe-1'), target('fe-2', 'failed')] });
     expect(compareEnvironment(['fe-1', 'fe-2'], [s], [], NOW).missing).toEqual([
-      { name: 'acme-client', frontEnds: ['fe-2'], reasons: ['front-end fe-2 was not installed by job job-1'] },
+      {
+        name: 'acme-client',
+        frontEnds: ['fe-2'],
+        reasons: ['front-end fe-2 was not installed by job job-1'],
+      },
     ]);
   });
 
@@ -82,7 +86,10 @@ describe('compareEnvironment', () => {
   });
 
   it('leaves a certificate alone while the job that installs it is still queued or running', () => {
-    const s = state({ installing: true, installTargets: [target('fe-1', 'pending'), target('fe-2', 'running')] });
+    const s = state({
+      installing: true,
+      installTargets: [target('fe-1', 'pending'), target('fe-2', 'running')],
+    });
     expect(compareEnvironment(['fe-1', 'fe-2'], [s], [], NOW).missing).toEqual([]);
   });
 

@@ -37,7 +37,12 @@ function recordOf(entry: EnvCertificate, t: TargetRecord): HostInstall {
   };
 }
 
-function reasonFor(frontEnd: string, entry: EnvCertificate, state: CertificateState, held?: HostInstall): string {
+function reasonFor(
+  frontEnd: string,
+  entry: EnvCertificate,
+  state: CertificateState,
+  held?: HostInstall,
+): string {
   if (held?.goneAt) return `front-end ${frontEnd} is back in the inventory`;
   if (held) return `front-end ${frontEnd} holds an earlier certificate under ${entry.name}`;
   if (state.installTargets.some((t) => t.frontEnd === frontEnd))

@@ -54,7 +54,10 @@ export async function reconcileAll(deps: WorkerDeps): Promise<ReconcileResult[]>
         outcome = await requestRepair(deps, env.name, m.name, m.frontEnds, reason);
       } catch (err) {
         // one certificate that cannot be repaired does not hold up the others
-        deps.logger.error({ environment: env.name, name: m.name, err: (err as Error).message }, 'repair refused');
+        deps.logger.error(
+          { environment: env.name, name: m.name, err: (err as Error).message },
+          'repair refused',
+        );
         continue;
       }
       results.push({

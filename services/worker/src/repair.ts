@@ -73,7 +73,12 @@ export async function requestRepair(
   try {
     const job = await createRepairJob(deps, install, env, claimed, reason, secret, id);
     const queued = environment.repair === 'auto' && (await queueAtOnce(deps, job));
-    return { kind: 'created', job: (await deps.store.jobs.get(id)) ?? job, queued, alreadyOpen: [...alreadyOpen] };
+    return {
+      kind: 'created',
+      job: (await deps.store.jobs.get(id)) ?? job,
+      queued,
+      alreadyOpen: [...alreadyOpen],
+    };
   } catch (err) {
     for (const fe of claimed) await deps.store.repairs.release(env, certificateName, fe, id);
     throw err;
@@ -125,9 +130,19 @@ async function createRepairJob(
     actor: SYSTEM_ACTOR,
     action: 'submit',
     jobId: id,
-    detail: { ticket: install.ticket, name: install.name, environments: [env], source: 'reconcile', reason, repairOf: install.id },
+    detail: {
+      ticket: install.ticket,
+      name: install.name,
+      environments: [env],
+      source: 'reconcile',
+      reason,
+      repairOf: install.id,
+    },
   });
-  deps.logger.info({ jobId: id, environment: env, name: install.name, frontEnds, reason }, 'repair job submitted');
+  deps.logger.info(
+    { jobId: id, environment: env, name: install.name, frontEnds, reason },
+    'repair job submitted',
+  );
   return job;
 }
 
@@ -145,10 +160,18 @@ async function queueAtOnce(deps: WorkerDeps, job: Job): Promise<boolean> {
   } catch (err) {
     await deps.store.jobs.transition(job.id, 'undoApprove', { approvedBy: null }).catch(() => undefined);
     await deps.store.secrets.expire(job.id, deps.config.secretTtlMs).catch(() => undefined);
-    deps.logger.warn({ jobId: job.id, err: (err as Error).message }, 'repair job left pending approval: queue unreachable');
+    deps.logger.warn(
+      { jobId: job.id, err: (err as Error).message },
+      'repair job left pending approval: queue unreachable',
+    );
     return false;
   }
-  await deps.store.audit.append({ actor: SYSTEM_ACTOR, action: 'approve', jobId: job.id, detail: { policy: 'repair: auto' } });
+  await deps.store.audit.append({
+    actor: SYSTEM_ACTOR,
+    action: 'approve',
+    jobId: job.id,
+    detail: { policy: 'repair: auto' },
+  });
   return true;
 }
 

@@ -94,7 +94,8 @@ export async function adminRoutes(scope: FastifyInstance, { deps, limited }: Rou
     async () => {
       const items = [];
       for (const env of deps.inventory().environments) {
-        for (const n of await deps.store.repairs.listNeeded(env.name)) items.push({ environment: env.name, ...n });
+        for (const n of await deps.store.repairs.listNeeded(env.name))
+          items.push({ environment: env.name, ...n });
       }
       return { items };
     },
