@@ -36,6 +36,13 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   };
   workers.start();
   await queues.scheduleReconcile(config.reconcileIntervalMs);
+  if (config.previousMasterKeys.length > 0) {
+    // a master-key rotation: retained secrets move to the new key now, not at the next reconcile
+    store.retained
+      .resealAll()
+      .then((n) => logger.info({ resealed: n }, 'retained secrets sealed under the current master key'))
+      .catch((err: Error) => logger.warn({ err: err.message }, 'retained secrets not re-sealed'));
+  }
   process.on('SIGHUP', onHup);
   const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));
