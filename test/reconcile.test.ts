@@ -12,6 +12,7 @@ import { createRedis, FleetQueues, JobName, type RedisClient } from '@certfleet/
 import { FleetStore, keyPrefix } from '@certfleet/store';
 import { reconcileAll, type WorkerDeps } from '@certfleet/worker';
 import { Queue } from 'bullmq';
+import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
@@ -224,6 +225,31 @@ describe('reconcile: a front-end added to an environment gets the certificates i
     expect((await repairJobs('rc-approve')).map((j) => j.id)).toEqual([repair.id]);
     // nothing reached the new host while it waits
     await expect(stat(path.join(fleet.hosts[2]!.dir, fileOf('rc-approve')))).rejects.toThrow();
+  });
+
+  it('shows the pending repair job on the page with a repair badge, and its reason on the job card', async () => {
+    const [repair] = await repairJobs('rc-approve');
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${stack.url}/ui/`);
+      await page.getByLabel('API token').fill(stack.tokens['bob']!);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const row = page.locator(`#pending-jobs tr[data-job-id="${repair.id}"]`);
+      await expect.poll(() => row.count()).toBe(1);
+      const badge = row.locator('.badge', { hasText: 'repair' });
+      expect(await badge.getAttribute('title')).toBe('new front-end fe-3');
+      await row.getByRole('link', { name: 'rc-approve-client' }).click();
+      await expect
+        .poll(() => page.locator('#job-overview .repair-reason').textContent())
+        .toBe('new front-end fe-3');
+      expect(await page.locator('#job-overview').textContent()).toContain('reconcile');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('installs the pending repair once an approver approves it (the requester is system, so any approver may)', async () => {
