@@ -81,6 +81,17 @@ export const Target = Type.Object(
 );
 export type Target = Static<typeof Target>;
 
+/** The state of a target no round has touched yet: what a plan starts every target with. */
+export const NOT_STARTED = {
+  status: 'pending',
+  sha256: null,
+  unchanged: false,
+  attempts: 0,
+  error: null,
+  finishedAt: null,
+  round: 1,
+} as const satisfies Partial<Target>;
+
 const jobRecordFields = {
   id: Type.String(),
   ticket: Type.String(),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Target } from '@certfleet/contract';
+import { NOT_STARTED, type Target } from '@certfleet/contract';
 import { installPath } from '@certfleet/ssh';
 import { findEnvironment, type Inventory } from './index.js';
 
@@ -52,14 +52,8 @@ export function planInstall(
         frontEnd: fe.name,
         host: fe.host,
         port: fe.port,
-        status: 'pending',
         path,
-        sha256: null,
-        unchanged: false,
-        attempts: 0,
-        error: null,
-        finishedAt: null,
-        round: 1,
+        ...NOT_STARTED,
       });
       pins.push(`${id}|${env.platform}|${fe.host}|${fe.port}|${fe.hostKey}|${path}`);
     }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
-import type { Inventory } from '@certfleet/inventory';
+import { planInstall, type Inventory } from '@certfleet/inventory';
 import { JobName, type FleetQueues } from '@certfleet/jobs';
 import { canTransition, newJobId, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
-import { assertKnownEnvironments, computePlan } from './plan.js';
+import { assertKnownEnvironments } from './plan.js';
 import type { SubmitBody } from '@certfleet/contract';
 
 export interface JobsDeps {
@@ -84,7 +84,7 @@ export async function submitJob(
   ).catch(asApiError);
   const cert = inspected.certificate;
   const pfxSha256 = sha256(inspected.pfx);
-  const plan = computePlan(inventory, body.environments, body.name, cert.fingerprintSha256, pfxSha256);
+  const plan = planInstall(inventory, body.environments, body.name, cert.fingerprintSha256, pfxSha256);
 
   for (const env of body.environments) {
     const existing = await deps.store.registry.get(env, body.name);
@@ -146,7 +146,7 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   }
   let planHash: string;
   try {
-    planHash = computePlan(
+    planHash = planInstall(
       deps.inventory(),
       job.environments,
       job.name,

@@ -1,7 +1,5 @@
-import { findEnvironment, planInstall, type Inventory, type Plan } from '@certfleet/inventory';
+import { findEnvironment, type Inventory } from '@certfleet/inventory';
 import { unprocessable } from './errors.js';
-
-export type { Plan } from '@certfleet/inventory';
 
 /** Refuses environments the inventory does not hold (422 unknown_environment, listing the known ones). */
 export function assertKnownEnvironments(inventory: Inventory, environments: readonly string[]): void {
@@ -13,17 +11,4 @@ export function assertKnownEnvironments(inventory: Inventory, environments: read
       `unknown environment ${unknown.map((u) => `'${u}'`).join(', ')}; known: ${known}`,
     );
   }
-}
-
-/** One target per environment × front-end (or only the `only` target ids), each with its path. */
-export function computePlan(
-  inventory: Inventory,
-  environments: readonly string[],
-  name: string,
-  fingerprintSha256: string,
-  pfxSha256: string,
-  only?: ReadonlySet<string>,
-): Plan {
-  assertKnownEnvironments(inventory, environments);
-  return planInstall(inventory, environments, name, fingerprintSha256, pfxSha256, only);
 }
