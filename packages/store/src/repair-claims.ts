@@ -59,6 +59,12 @@ export class RepairClaims {
     );
   }
 
+  /** Drops the claims of front-ends an install has just reached, whatever job held them. */
+  async clear(env: string, name: string, frontEnds: readonly string[]): Promise<void> {
+    if (frontEnds.length === 0) return;
+    await this.redis.del(...frontEnds.map((fe) => this.keys.repairClaim(env, name, fe)));
+  }
+
   /** Notes repairs that need a new submission; answers those not noted before (reported once each). */
   async noteNeeded(env: string, needed: readonly RepairNeeded[]): Promise<RepairNeeded[]> {
     const fresh: RepairNeeded[] = [];

@@ -60,7 +60,8 @@ export async function requestRepair(
     const held = await deps.store.jobs.getRecord(holder);
     // no record yet: another worker is creating it, unless it crashed doing so long ago
     if (!held) return Date.now() - Number.parseInt(holder.split('-')[0] ?? '0', 36) < CLAIM_GRACE_MS;
-    return !isFinalStatus(held.status);
+    // a repair an approver rejected is not asked for again; an install of the certificate there clears it
+    return !isFinalStatus(held.status) || held.status === 'rejected';
   };
   const claimed: string[] = [];
   const alreadyOpen = new Set<string>();

@@ -26,11 +26,9 @@ export async function keepForRepairs(
       goneAt: null,
     })),
   );
-  await deps.store.repairs.clearNeeded(
-    env,
-    record.name,
-    installed.map((t) => t.frontEnd),
-  );
+  const frontEnds = installed.map((t) => t.frontEnd);
+  await deps.store.repairs.clearNeeded(env, record.name, frontEnds);
+  await deps.store.repairs.clear(env, record.name, frontEnds);
   // a repair job's secret came from the retained one: nothing new to keep
   if (record.source === 'reconcile') return;
   const environment = findEnvironment(deps.inventory(), env);
