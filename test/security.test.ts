@@ -1165,6 +1165,14 @@ describe('security: every way in is authenticated, approved by another and audit
         for (const type of ['string', 'hash', 'set', 'zset', 'stream']) expect([...types]).toContain(type);
         expect(blobs.some((b) => b.where.includes(new FleetKeys(prefix).job(jobId)))).toBe(true);
         expect(blobs.some((b) => /install-target/.test(b.where))).toBe(true);
+        // retention: the secret kept sealed for repairs of each environment is among what was scanned
+        for (const env of ['sec-prd', 'sec-qa']) {
+          const retained = new FleetKeys(prefix).retained(env, 'secret-scan');
+          expect(
+            blobs.some((b) => b.where.includes(retained)),
+            retained,
+          ).toBe(true);
+        }
 
         const logLines = logs.lines();
         expect(logLines.length).toBeGreaterThan(0);

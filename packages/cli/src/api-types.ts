@@ -2,7 +2,7 @@
  * The API's JSON as fleetctl reads it: the wire contract's types (`@certfleet/contract`),
  * under the names fleetctl has always used, and the CLI's own query options.
  */
-import type { JobStatus, SubmitBody } from '@certfleet/contract';
+import type { JobSource, JobStatus, SubmitBody } from '@certfleet/contract';
 
 export type {
   AuditEntry,
@@ -13,10 +13,11 @@ export type {
   EnvironmentView,
   Job,
   JobList,
+  JobSource,
   JobStatus,
   Target as TargetRecord,
 } from '@certfleet/contract';
-export { JOB_STATUSES } from '@certfleet/contract';
+export { JOB_SOURCES, JOB_STATUSES } from '@certfleet/contract';
 
 /** `POST /v1/jobs` body. */
 export type SubmitRequest = SubmitBody;
@@ -25,6 +26,8 @@ export type SubmitRequest = SubmitBody;
 export interface ListJobsQuery {
   status?: JobStatus;
   ticket?: string;
+  /** `reconcile`: the repair jobs. */
+  source?: JobSource;
   limit?: number;
   cursor?: string;
 }

@@ -309,5 +309,11 @@ describe('requests and exit codes', () => {
     });
     expect(j.stdout).toBe('no jobs\n');
     expect(j.calls[0]!.url).toBe('http://api.test/v1/jobs?limit=5&status=completed&ticket=CASE-1');
+
+    const repairs = await run(['jobs', '--source', 'reconcile'], {
+      answers: [[200, { items: [], nextCursor: null }]],
+    });
+    expect(repairs.calls[0]!.url).toBe('http://api.test/v1/jobs?limit=50&source=reconcile');
+    expect((await run(['jobs', '--source', 'cron'], { answers: [] })).code).not.toBe(0);
   });
 });

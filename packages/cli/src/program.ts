@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { JOB_STATUSES, type Job, type JobStatus, type SubmitRequest } from './api-types.js';
+import {
+  JOB_SOURCES,
+  JOB_STATUSES,
+  type Job,
+  type JobSource,
+  type JobStatus,
+  type SubmitRequest,
+} from './api-types.js';
 import { CliError, usageError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import { exitCodeForStatus, ExitCode } from './exit-codes.js';
@@ -344,21 +351,37 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     .summary('list jobs, newest first')
     .addOption(new Option('--status <status>', 'only jobs in this status').choices(JOB_STATUSES))
     .option('--ticket <id>', 'only jobs of this ticket')
+    .addOption(
+      new Option('--source <source>', 'only jobs from this source (reconcile: the repair jobs)').choices(
+        JOB_SOURCES,
+      ),
+    )
     .option('--limit <n>', 'at most this many (1 to 200)', wholeNumber(1, 200), 50)
     .option('--cursor <cursor>', 'the next page, as printed after the list')
     .addHelpText(
       'after',
-      examples('fleetctl jobs --status pending_approval', 'fleetctl jobs --ticket CASE-123456 --json'),
+      examples(
+        'fleetctl jobs --status pending_approval',
+        'fleetctl jobs --ticket CASE-123456 --json',
+        'fleetctl jobs --source reconcile',
+      ),
     )
     .action(
       async (
-        opts: CommonOptions & { status?: JobStatus; ticket?: string; limit: number; cursor?: string },
+        opts: CommonOptions & {
+          status?: JobStatus;
+          ticket?: string;
+          source?: JobSource;
+          limit: number;
+          cursor?: string;
+        },
       ) => {
         const client = await connect(opts);
         const list = await client.listJobs({
           limit: opts.limit,
           ...(opts.status ? { status: opts.status } : {}),
           ...(opts.ticket ? { ticket: opts.ticket } : {}),
+          ...(opts.source ? { source: opts.source } : {}),
           ...(opts.cursor ? { cursor: opts.cursor } : {}),
         });
         if (opts.json) printJson(list);

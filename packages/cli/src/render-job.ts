@@ -104,6 +104,7 @@ export function renderJobSummary(job: Job, now: Date): string[] {
     ['Status', job.status],
     ['Submitted', `${formatTime(job.createdAt)} by ${job.submittedBy}`],
   ];
+  if (job.source === 'reconcile') head.push(['Source', `reconcile (repair job): ${job.reason ?? ''}`]);
   if (job.approvedBy) head.push(['Approved by', job.approvedBy]);
   if (job.status === 'rejected') {
     head.push(['Rejected by', `${job.rejectedBy ?? '?'}: ${job.rejectReason ?? ''}`]);

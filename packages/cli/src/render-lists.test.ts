@@ -87,3 +87,16 @@ describe('renderAudit', () => {
     expect(renderAudit([])).toEqual(['no audit entries']);
   });
 });
+
+describe('renderJobList with repair jobs', () => {
+  it('says under the table why each repair job was made', () => {
+    const repair = makeJob({
+      id: 'job-3',
+      source: 'reconcile',
+      reason: 'new front-end fe-7',
+      submittedBy: 'system',
+    });
+    const lines = renderJobList({ items: [repair], nextCursor: null });
+    expect(lines.slice(-2)).toEqual(['', 'repair job job-3: new front-end fe-7']);
+  });
+});

@@ -22,6 +22,11 @@ export function renderJobList(list: JobList): string[] {
       ];
     }),
   );
+  // repair jobs say why they were made, under the table so that its columns stay as they are
+  const repairs = list.items.filter((job) => job.source === 'reconcile');
+  if (repairs.length > 0) {
+    lines.push('', ...repairs.map((job) => `repair job ${job.id}: ${job.reason ?? 'made by reconcile'}`));
+  }
   if (list.nextCursor) lines.push('', `more: fleetctl jobs --cursor ${list.nextCursor}`);
   return lines;
 }

@@ -57,6 +57,19 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).not.toContain('\n');
   });
 
+  it('retains secrets and reconciles hourly unless told otherwise', () => {
+    expect(loadConfig({ FLEET_MASTER_KEY: KEY })).toMatchObject({
+      retainSecrets: true,
+      reconcileIntervalMs: 3_600_000,
+    });
+    expect(
+      loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_RETAIN_SECRETS: 'false', FLEET_RECONCILE_INTERVAL: '15m' }),
+    ).toMatchObject({ retainSecrets: false, reconcileIntervalMs: 900_000 });
+    expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_RECONCILE_INTERVAL: 'soon' })).toThrow(
+      /^FLEET_RECONCILE_INTERVAL: /,
+    );
+  });
+
   it('reads SSH timeouts and earlier master keys', () => {
     const old = randomBytes(32).toString('base64');
     const config = loadConfig({

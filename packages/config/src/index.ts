@@ -69,6 +69,11 @@ export interface FleetConfig {
   emailFrom: string | undefined;
   /** FLEET_DRIFT_INTERVAL: how often every environment's drift check runs (issue 16). */
   driftIntervalMs: number;
+  // Retention and reconcile (README: Keeping environments right).
+  /** FLEET_RETAIN_SECRETS: keep an installed certificate's PFX sealed for repairs, where the inventory does not say. */
+  retainSecrets: boolean;
+  /** FLEET_RECONCILE_INTERVAL: how often every environment's front-ends are compared with its certificates. */
+  reconcileIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -246,6 +251,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     smtpUrl: url(env, 'FLEET_SMTP_URL', ['smtp:', 'smtps:']),
     emailFrom: text(env, 'FLEET_NOTIFY_EMAIL_FROM'),
     driftIntervalMs: parseDriftInterval(env['FLEET_DRIFT_INTERVAL']),
+    retainSecrets: bool(env, 'FLEET_RETAIN_SECRETS', true),
+    reconcileIntervalMs: duration(env, 'FLEET_RECONCILE_INTERVAL', '1h'),
   };
 }
 

@@ -81,13 +81,27 @@ export const Target = Type.Object(
 );
 export type Target = Static<typeof Target>;
 
+/** The state of a target no round has touched yet: what a plan starts every target with. */
+export const NOT_STARTED = {
+  status: 'pending',
+  sha256: null,
+  unchanged: false,
+  attempts: 0,
+  error: null,
+  finishedAt: null,
+  round: 1,
+} as const satisfies Partial<Target>;
+
 const jobRecordFields = {
   id: Type.String(),
   ticket: Type.String(),
   name: Type.String(),
   environments: Type.Array(Type.String()),
   status: JobStatus,
-  source: Type.Union([Type.Literal('api'), Type.Literal('webhook')]),
+  source: Type.Union([Type.Literal('api'), Type.Literal('webhook'), Type.Literal('reconcile')], {
+    description: 'reconcile: a repair job certfleet made for hosts that lack a certificate',
+  }),
+  reason: Type.Optional(Type.String({ description: 'why a repair job was made, e.g. "new front-end fe-7"' })),
   submittedBy: Type.String(),
   approvedBy: Type.Union([Type.String(), Type.Null()]),
   rejectedBy: Type.Union([Type.String(), Type.Null()]),
@@ -104,6 +118,10 @@ const jobRecordFields = {
     description: 'SHA-256 of the installed file (the normalised one when normalised)',
   }),
 };
+
+/** Where a job came from. */
+export const JOB_SOURCES = ['api', 'webhook', 'reconcile'] as const;
+export type JobSource = (typeof JOB_SOURCES)[number];
 
 /** The job record as stored (without targets, which live in their own hash). */
 export const JobRecord = Type.Object(jobRecordFields, { additionalProperties: false });

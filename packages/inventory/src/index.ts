@@ -38,8 +38,15 @@ export interface Environment {
   windows?: WindowsOptions;
   /** Linux: the login accounts have no shell (`ForceCommand internal-sftp`); everything goes over SFTP. */
   sftpOnly?: boolean;
+  /** Keep the PFX of an installed certificate sealed for repairs; unset: FLEET_RETAIN_SECRETS decides. */
+  retain?: boolean;
+  /** What reconcile does with a front-end that lacks a certificate: queue the repair, or wait for an approver. */
+  repair: RepairPolicy;
   frontEnds: FrontEnd[];
 }
+
+/** `auto`: a repair job is queued at once (actor `system`); `approve`: it waits for an approver. */
+export type RepairPolicy = 'auto' | 'approve';
 
 export interface Inventory {
   /** Where it was read from, for messages. */
@@ -105,6 +112,8 @@ const EnvironmentSchema = Type.Object(
       ),
     ),
     sftpOnly: Type.Optional(Type.Boolean()),
+    retain: Type.Optional(Type.Boolean()),
+    repair: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('approve')])),
     frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -207,6 +216,8 @@ function resolve(raw: RawInventory, source: string): Inventory {
       ...(env.owner === undefined ? {} : { owner: env.owner }),
       ...(env.windows === undefined ? {} : { windows: env.windows }),
       ...(env.sftpOnly === true ? { sftpOnly: true } : {}),
+      ...(env.retain === undefined ? {} : { retain: env.retain }),
+      repair: env.repair ?? 'approve',
       frontEnds,
     };
   });
@@ -216,6 +227,11 @@ function resolve(raw: RawInventory, source: string): Inventory {
 /** Reads and validates the inventory file. */
 export async function loadInventory(file: string): Promise<Inventory> {
   return resolve(await loadYamlFile(InventorySchema, file, FILE_OPTIONS), file);
+}
+
+/** Whether an environment keeps installed certificates' secrets: its own `retain`, else the fleet default. */
+export function retainsSecrets(env: Pick<Environment, 'retain'> | undefined, fleetDefault: boolean): boolean {
+  return env?.retain ?? fleetDefault;
 }
 
 /** Finds an environment by name. */
@@ -244,3 +260,6 @@ export class InventoryHolder {
     return new InventoryHolder(await loadInventory(file), file);
   }
 }
+
+export { planInstall, UnknownEnvironmentError } from './plan.js';
+export type { Plan } from './plan.js';

@@ -2,7 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InventoryError, InventoryHolder, isValidInstallDir, parseInventory } from './index.js';
+import {
+  InventoryError,
+  InventoryHolder,
+  isValidInstallDir,
+  parseInventory,
+  retainsSecrets,
+} from './index.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
@@ -35,6 +41,21 @@ function errorOf(text: string): string {
 }
 
 describe('parseInventory', () => {
+  it('reads retain and repair per environment: repair defaults to approve, retain to the fleet default', () => {
+    const inv = parseInventory(
+      good.replace('    owner: www-data\n', '    owner: www-data\n    retain: false\n    repair: auto\n'),
+    );
+    expect(inv.environments.map((e) => [e.name, e.retain, e.repair])).toEqual([
+      ['acme-prd', undefined, 'approve'],
+      ['acme-qa', false, 'auto'],
+    ]);
+    expect(retainsSecrets(inv.environments[0], true)).toBe(true);
+    expect(retainsSecrets(inv.environments[1], true)).toBe(false);
+    expect(
+      errorOf(good.replace('    owner: www-data\n', '    owner: www-data\n    repair: always\n')),
+    ).toMatch(/environments\/1\/repair|environments\[1\]\.repair/);
+  });
+
   it('takes the readers and key provider of a windows environment, and refuses them elsewhere or malformed', () => {
     const windows = good.replace(
       "    installDir: 'D:\\Certificates'\n",

@@ -19,6 +19,8 @@ export const JobName = {
   Notify: 'notify',
   // Drift check (issue 16)
   DriftCheck: 'drift-check',
+  // Reconcile (README: Keeping environments right).
+  Reconcile: 'reconcile',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -42,6 +44,20 @@ export const NotifyPayload = Type.Object({
   round: Round,
   status: StringEnum(FINAL_JOB_STATUSES),
 });
+
+// Reconcile (README: Keeping environments right).
+/** Compare every environment's front-ends with its certificates: on a schedule, after a reload, on demand. */
+export const ReconcilePayload = Type.Object({
+  trigger: StringEnum(['schedule', 'reload', 'manual'] as const),
+  /** When it was asked for: two asks are two runs. */
+  requestedAt: Type.String(),
+});
+export type ReconcilePayload = Static<typeof ReconcilePayload>;
+
+/** Id of one asked-for reconcile (the scheduled ones get theirs from the job scheduler). */
+export function reconcileJobId({ trigger, requestedAt }: ReconcilePayload): string {
+  return `reconcile-${trigger}-${requestedAt.replace(/[^0-9A-Za-z]/g, '')}`;
+}
 
 export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
@@ -113,6 +129,7 @@ interface PayloadSchemas {
   [JobName.InstallTarget]: typeof InstallTargetPayload;
   [JobName.Notify]: typeof NotifyPayload;
   [JobName.DriftCheck]: typeof DriftCheckPayload;
+  [JobName.Reconcile]: typeof ReconcilePayload;
 }
 
 /** The payload type of a job name. */
@@ -128,6 +145,8 @@ const RETRY = {
   report: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
   /** A check reports unreachable hosts itself; a run that failed outright ends its check, and the next run is the retry. */
   check: { attempts: 1, backoffMs: 5000 },
+  /** A reconcile run: the next one comes anyway. */
+  sweep: { attempts: 2, backoffMs: 5000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
@@ -146,4 +165,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.InstallTarget]: entry(JobName.InstallTarget, InstallTargetPayload, targetJobId, RETRY.host),
   [JobName.Notify]: entry(JobName.Notify, NotifyPayload, notifyJobId, RETRY.report),
   [JobName.DriftCheck]: entry(JobName.DriftCheck, DriftCheckPayload, driftCheckJobId, RETRY.check),
+  [JobName.Reconcile]: entry(JobName.Reconcile, ReconcilePayload, reconcileJobId, RETRY.sweep),
 };

@@ -130,6 +130,14 @@ export class FleetQueues {
     await this.queues[name].removeJobScheduler(schedulerId);
   }
 
+  /** Runs `reconcile` every `everyMs`: one schedule for the whole deployment, however many workers set it. */
+  async scheduleReconcile(everyMs: number): Promise<void> {
+    await this.schedule(JobName.Reconcile, 'reconcile', everyMs, {
+      trigger: 'schedule',
+      requestedAt: 'every',
+    });
+  }
+
   /** Waiting, active, delayed and failed counts per queue (for readiness and metrics). */
   async counts(): Promise<Record<JobName, Record<string, number>>> {
     const states = ['waiting', 'active', 'delayed', 'failed', 'waiting-children'] as const;

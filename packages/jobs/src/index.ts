@@ -12,6 +12,8 @@ export {
   DriftCheckPayload,
   driftCheckJobId,
   driftSchedulerId,
+  ReconcilePayload,
+  reconcileJobId,
 } from './catalog.js';
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';

@@ -9,6 +9,9 @@ import { NotificationLedger } from './notification-ledger.js';
 import { SealedSecrets, type SealedSecretsOptions } from './sealed-secrets.js';
 import type { Job, JobRecord, SecretBundle, TargetRecord } from './types.js';
 import { WebhookDeliveries } from './webhook-deliveries.js';
+import { InstalledHosts } from './installed-hosts.js';
+import { RepairClaims } from './repair-claims.js';
+import { RetainedSecrets } from './retained-secrets.js';
 
 export interface FleetStoreOptions extends SealedSecretsOptions {
   /** Key prefix without braces: keys are written `{prefix}:…`. */
@@ -37,6 +40,13 @@ export class FleetStore {
   readonly metrics: FleetMetrics;
   /** The latest drift check per environment (issue 16). */
   readonly driftChecks: DriftChecks;
+  // Retention and reconcile (README: Keeping environments right).
+  /** Per environment and name, the sealed secret of the installed certificate (for repairs). */
+  readonly retained: RetainedSecrets;
+  /** Per environment, which front-ends each certificate is installed on. */
+  readonly installedHosts: InstalledHosts;
+  /** One open repair job per environment, certificate and front-end. */
+  readonly repairs: RepairClaims;
 
   constructor(
     readonly redis: RedisClient,
@@ -51,6 +61,9 @@ export class FleetStore {
     this.deliveries = new NotificationLedger(redis, this.keys);
     this.metrics = new FleetMetrics(redis, this.keys);
     this.driftChecks = new DriftChecks(redis, this.keys);
+    this.retained = new RetainedSecrets(redis, this.keys, this.secrets);
+    this.installedHosts = new InstalledHosts(redis, this.keys);
+    this.repairs = new RepairClaims(redis, this.keys);
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */

@@ -33,3 +33,11 @@ export { METRIC_NAMES, METRIC_PREFIX } from './metric-names.js';
 export type { NotificationResult } from './metric-names.js';
 export type { DriftChecks } from './drift-checks.js';
 export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';
+// Retention and reconcile (README: Keeping environments right).
+export { RetainedSecrets } from './retained-secrets.js';
+export { InstalledHosts } from './installed-hosts.js';
+export type { HostInstall } from './installed-hosts.js';
+export { RepairClaims } from './repair-claims.js';
+export type { RepairNeeded } from './repair-claims.js';
+export { unsealWithAny } from './seal.js';
+export { newJobId } from './job-id.js';

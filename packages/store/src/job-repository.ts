@@ -34,6 +34,8 @@ const LIST_SCAN_LIMIT = 5000;
 export interface ListQuery {
   status?: JobStatus;
   ticket?: string;
+  /** Only the jobs of one source (`reconcile`: the repair jobs). */
+  source?: JobRecord['source'];
   limit: number;
   cursor?: string;
 }
@@ -118,7 +120,7 @@ export class JobRepository {
   }
 
   /**
-   * Jobs newest first, filtered by status and ticket, `limit` at a time. A ticket is
+   * Jobs newest first, filtered by status, ticket and source, `limit` at a time. A ticket is
    * read from its own index; otherwise the walk over all jobs is bounded, and a
    * cursor is returned when it stopped early, so nothing is ever skipped.
    */
@@ -141,7 +143,12 @@ export class JobRepository {
         scanned++;
         after = entry;
         const job = await this.get(entry.id);
-        if (job && (!query.status || job.status === query.status)) items.push(job);
+        if (
+          job &&
+          (!query.status || job.status === query.status) &&
+          (!query.source || job.source === query.source)
+        )
+          items.push(job);
         if (items.length === query.limit) break;
       }
     }

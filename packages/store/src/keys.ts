@@ -101,6 +101,33 @@ export class FleetKeys {
     return `${this.tag}:drift:running:${env}`;
   }
 
+  // Retained secrets, installed hosts and repair claims (README: Keeping environments right).
+
+  /** Set of `<environment>/<name>` whose secret is retained: what a master-key rotation re-seals. */
+  get retainedIndex(): string {
+    return `${this.tag}:retained`;
+  }
+
+  /** The sealed PFX, password and CA files of the certificate installed under a name (expires at notAfter). */
+  retained(env: string, name: string): string {
+    return `${this.tag}:retained:${env}:${name}`;
+  }
+
+  /** Hash `<name>/<front-end>` → where a certificate of an environment is installed, by which job. */
+  installedHosts(env: string): string {
+    return `${this.tag}:env:${env}:hosts`;
+  }
+
+  /** The open repair job of one certificate on one front-end: at most one at a time. */
+  repairClaim(env: string, name: string, frontEnd: string): string {
+    return `${this.tag}:repair:${env}:${name}:${frontEnd}`;
+  }
+
+  /** Hash `<name>/<front-end>` → why a repair needs a new submission (the environment keeps no secret). */
+  repairNeeded(env: string): string {
+    return `${this.tag}:env:${env}:repair-needed`;
+  }
+
   /** A key certfleet never writes, for a test's own planted data under the same hash tag. */
   scratch(name: string): string {
     return `${this.tag}:scratch:${name}`;

@@ -50,3 +50,22 @@ export function unseal(key: Buffer, jobId: string, sealed: Buffer): SecretBundle
     caChain: parsed.caChain.map((c) => Buffer.from(c, 'base64')),
   };
 }
+
+/**
+ * Opens a sealed blob with the first key that fits: the current one, then those of
+ * before a rotation. `keyIndex` > 0 says the blob should be sealed again under the current key.
+ */
+export function unsealWithAny(
+  keys: readonly Buffer[],
+  aad: string,
+  sealed: Buffer,
+): { bundle: SecretBundle; keyIndex: number } {
+  for (const [keyIndex, key] of keys.entries()) {
+    try {
+      return { bundle: unseal(key, aad, sealed), keyIndex };
+    } catch (err) {
+      if (!(err instanceof SealError) || keyIndex === keys.length - 1) throw err;
+    }
+  }
+  throw new SealError('no master key to open the sealed secret');
+}

@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
-import { seal, SealError, unseal } from './seal.js';
+import { seal, unsealWithAny } from './seal.js';
 import type { SecretBundle } from './types.js';
 
 export interface SealedSecretsOptions {
@@ -34,15 +34,17 @@ export class SealedSecrets {
   async open(jobId: string): Promise<SecretBundle | undefined> {
     const sealed = await this.redis.getBuffer(this.keys.secret(jobId));
     if (!sealed) return undefined;
-    const keys = [this.masterKey(), ...(this.options.previousMasterKeys ?? [])];
-    for (const [i, key] of keys.entries()) {
-      try {
-        return unseal(key, jobId, sealed);
-      } catch (err) {
-        if (!(err instanceof SealError) || i === keys.length - 1) throw err;
-      }
-    }
-    return undefined;
+    return unsealWithAny(this.keyring(), jobId, sealed).bundle;
+  }
+
+  /** The current master key first, then those of before a rotation. */
+  keyring(): Buffer[] {
+    return [this.masterKey(), ...(this.options.previousMasterKeys ?? [])];
+  }
+
+  /** Seals a bundle under the current master key (additional data: `aad`). */
+  sealBundle(aad: string, bundle: SecretBundle): Buffer {
+    return seal(this.masterKey(), aad, bundle);
   }
 
   async has(jobId: string): Promise<boolean> {

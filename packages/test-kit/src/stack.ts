@@ -30,6 +30,9 @@ export interface HarnessEnvironment {
   owner?: string;
   /** Windows: keyReaders, keyProvider as in the inventory. */
   windows?: { keyReaders?: string[]; keyProvider?: string };
+  /** `retain` and `repair` as in the inventory (README: Keeping environments right). */
+  retain?: boolean;
+  repair?: 'auto' | 'approve';
   hosts: HarnessHost[];
 }
 
@@ -93,6 +96,8 @@ export function inventoryYaml(
       installDir: e.installDir,
       ...(e.owner ? { owner: e.owner } : {}),
       ...(e.windows ? { windows: e.windows } : {}),
+      ...(e.retain === undefined ? {} : { retain: e.retain }),
+      ...(e.repair ? { repair: e.repair } : {}),
       frontEnds: e.hosts.map((h) => ({
         name: h.name,
         host: h.address,

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
-import type { Inventory } from '@certfleet/inventory';
+import { planInstall, type Inventory } from '@certfleet/inventory';
 import { JobName, type FleetQueues } from '@certfleet/jobs';
-import { canTransition, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
+import { canTransition, newJobId, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
-import { assertKnownEnvironments, computePlan } from './plan.js';
+import { assertKnownEnvironments } from './plan.js';
 import type { SubmitBody } from '@certfleet/contract';
 
 export interface JobsDeps {
@@ -25,10 +25,7 @@ export function samePerson(a: string, b: string): boolean {
   return person(a) === person(b);
 }
 
-/** Time-ordered, unguessable job ids. */
-export function newJobId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
-}
+export { newJobId } from '@certfleet/store';
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -87,7 +84,7 @@ export async function submitJob(
   ).catch(asApiError);
   const cert = inspected.certificate;
   const pfxSha256 = sha256(inspected.pfx);
-  const plan = computePlan(inventory, body.environments, body.name, cert.fingerprintSha256, pfxSha256);
+  const plan = planInstall(inventory, body.environments, body.name, cert.fingerprintSha256, pfxSha256);
 
   for (const env of body.environments) {
     const existing = await deps.store.registry.get(env, body.name);
@@ -149,12 +146,14 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   }
   let planHash: string;
   try {
-    planHash = computePlan(
+    planHash = planInstall(
       deps.inventory(),
       job.environments,
       job.name,
       job.certificate.fingerprintSha256,
       job.pfxSha256,
+      // a repair job is planned for the hosts that needed it, and its hash binds to those alone
+      job.source === 'reconcile' ? new Set(job.targets.map((t) => t.id)) : undefined,
     ).hash;
   } catch {
     planHash = '';

@@ -6,6 +6,7 @@ import {
   ErrorBody,
   JobId,
   JOB_ID_PATTERN,
+  JOB_SOURCES,
   JOB_STATUSES,
   StringEnum,
   TICKET_PATTERN,
@@ -28,6 +29,7 @@ export const ListQuery = Type.Object(
   {
     status: Type.Optional(StringEnum(JOB_STATUSES)),
     ticket: Type.Optional(Type.String({ pattern: TICKET_PATTERN })),
+    source: Type.Optional(StringEnum(JOB_SOURCES)),
     limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]\\d?|1\\d\\d|200)$' })),
     cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$' })),
   },

@@ -45,7 +45,14 @@ export interface Sink {
 
 /** The body of the outbound webhook (API.md). */
 export function reportBody(job: Job, round: number): string {
-  return JSON.stringify({ event: 'job.finished', round, job });
+  // source and reason up front: a receiver tells a repair job from a submitted one without digging
+  return JSON.stringify({
+    event: 'job.finished',
+    round,
+    source: job.source,
+    ...(job.reason === undefined ? {} : { reason: job.reason }),
+    job,
+  });
 }
 
 function hostOf(url: string): string {
@@ -183,6 +190,9 @@ export function reportText(job: Job, status: string, round: number): string {
     headline(job, status),
     `Job ${job.id}, round ${round}: ${installed} of ${job.targets.length} front-ends installed.`,
     `Certificate: ${job.certificate.subject} (expires ${job.certificate.notAfter.slice(0, 10)})`,
+    ...(job.source === 'reconcile'
+      ? [`Repair job made by reconcile: ${job.reason ?? 'a front-end lacked it'}`]
+      : []),
     '',
     'Path to load the certificate from:',
     ...pathLines(job).map((l) => `  ${l}`),

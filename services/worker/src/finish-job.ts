@@ -3,6 +3,7 @@ import type { TargetErrorCode } from '@certfleet/ssh';
 import type { JobStatus, TargetRecord, TransitionOutcome } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import { desiredState } from './desired-state.js';
+import { keepForRepairs } from './retention.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
 /** Decides a job's outcome from its targets. */
@@ -46,6 +47,15 @@ export async function processInstall(
   for (const envName of record.environments) {
     const installed = targets.find((t) => t.environment === envName && t.status === 'installed');
     if (!installed) continue;
+    // Retention and reconcile: before the job's secret is deleted below.
+    await keepForRepairs(
+      deps,
+      record,
+      envName,
+      targets.filter((t) => t.environment === envName && t.status === 'installed'),
+    );
+    // A repair job adds hosts to the install the registry names; the entry stays the install's.
+    if (record.source === 'reconcile') continue;
     const previous = await deps.store.registry.get(envName, record.name);
     await deps.store.registry.put(
       envName,

@@ -6,3 +6,11 @@ export type { RunningWorker } from './start.js';
 export type { WorkerDeps } from './worker-deps.js';
 export { createWorkers } from './workers.js';
 export type { FleetWorkers } from './workers.js';
+// Reconcile and repair jobs (README: Keeping environments right).
+export { reconcileAll } from './reconcile.js';
+export type { ReconcileResult } from './reconcile.js';
+export { compareEnvironment } from './reconcile-compare.js';
+export type { CertificateState, EnvironmentComparison, MissingCertificate } from './reconcile-compare.js';
+export { requestRepair, SYSTEM_ACTOR } from './repair.js';
+export type { RepairOutcome } from './repair.js';
+export { RepairError } from './repair-error.js';

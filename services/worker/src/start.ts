@@ -1,6 +1,6 @@
 import type { FleetConfig } from '@certfleet/config';
 import type { Running } from '@certfleet/runtime';
-import { duplicateRedis } from '@certfleet/jobs';
+import { duplicateRedis, JobName } from '@certfleet/jobs';
 import { openCore } from '@certfleet/runtime';
 import type { Logger } from 'pino';
 import { scheduleDriftChecks } from './drift-schedule.js';
@@ -28,14 +28,28 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
   const onHup = (): void => {
     inventory
       .reload()
-      .then((inv) => logger.info({ environments: inv.environments.length }, 'inventory reloaded'))
-      .then(schedule)
+      .then(async (inv) => {
+        logger.info({ environments: inv.environments.length }, 'inventory reloaded');
+        await schedule();
+        // reconcile: a front-end the reload added gets the certificates it lacks
+        await queues
+          .add(JobName.Reconcile, { trigger: 'reload', requestedAt: new Date().toISOString() })
+          .catch((err: Error) => logger.warn({ err: err.message }, 'reconcile after the reload not queued'));
+      })
       .catch((err: Error) =>
         logger.error(`reload refused, the old inventory stays in force: ${err.message}`),
       );
   };
   workers.start();
   await schedule();
+  await queues.scheduleReconcile(config.reconcileIntervalMs);
+  if (config.previousMasterKeys.length > 0) {
+    // a master-key rotation: retained secrets move to the new key now, not at the next reconcile
+    store.retained
+      .resealAll()
+      .then((n) => logger.info({ resealed: n }, 'retained secrets sealed under the current master key'))
+      .catch((err: Error) => logger.warn({ err: err.message }, 'retained secrets not re-sealed'));
+  }
   process.on('SIGHUP', onHup);
   const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));

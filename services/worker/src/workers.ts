@@ -6,6 +6,7 @@ import { processInstall } from './finish-job.js';
 import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
 import { processTarget, type TargetDeps } from './install-target.js';
+import { processReconcile } from './reconcile.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 export interface FleetWorkers {
@@ -13,6 +14,8 @@ export interface FleetWorkers {
   installTarget: Worker;
   /** Drift checks (issue 16). */
   driftCheck: Worker;
+  /** Compares environments with their certificates and asks for repairs. */
+  reconcile: Worker;
   /** The Linux connection pool (its `stats` show handshakes saved). */
   pool: SessionPool;
   /** Starts taking work. */
@@ -38,12 +41,14 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     install,
     'install-target': installTarget,
     'drift-check': driftCheck,
+    reconcile,
   } = createJobWorkers(
-    [JobName.Install, JobName.InstallTarget, JobName.DriftCheck],
+    [JobName.Install, JobName.InstallTarget, JobName.DriftCheck, JobName.Reconcile],
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
       [JobName.DriftCheck]: (run) => processDriftCheck(targetDeps, run),
+      [JobName.Reconcile]: (run) => processReconcile(deps, run),
     },
     {
       connection: deps.connection,
@@ -54,6 +59,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
         [JobName.InstallTarget]: { ...common, concurrency: deps.config.concurrency },
         // one environment's check at a time per process; each looks at its hosts in parallel
         [JobName.DriftCheck]: { ...common, concurrency: 1 },
+        [JobName.Reconcile]: { ...common, concurrency: 1 },
       },
     },
   );
@@ -61,12 +67,18 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     install,
     installTarget,
     driftCheck,
+    reconcile,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget, driftCheck]);
+      startJobWorkers([install, installTarget, driftCheck, reconcile]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
-      const graceful = Promise.all([installTarget.close(), install.close(), driftCheck.close()]);
+      const graceful = Promise.all([
+        installTarget.close(),
+        install.close(),
+        driftCheck.close(),
+        reconcile.close(),
+      ]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {
         timer = setTimeout(() => resolve('deadline'), deadlineMs);

@@ -50,13 +50,14 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
       },
     },
     async (request) => {
-      const { status, ticket, limit, cursor } = request.query;
+      const { status, ticket, source, limit, cursor } = request.query;
       if (cursor !== undefined && !isValidCursor(cursor))
         throw invalid('cursor: not a cursor this API gave out');
       return deps.store.jobs.list({
         limit: limit ? Number(limit) : 50,
         ...(status ? { status } : {}),
         ...(ticket ? { ticket } : {}),
+        ...(source ? { source } : {}),
         ...(cursor ? { cursor } : {}),
       });
     },

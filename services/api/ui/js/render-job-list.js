@@ -18,7 +18,15 @@ export function renderJobList(jobs, empty) {
     h(
       'tr',
       { 'data-job-id': job.id },
-      h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.name })),
+      h(
+        'td',
+        {},
+        h('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.name }),
+        // a repair job made by reconcile says so, and why, on its row
+        job.source === 'reconcile'
+          ? [' ', h('span', { class: 'badge warn', title: job.reason ?? '', text: 'repair' })]
+          : [],
+      ),
       h('td', { text: job.ticket }),
       h('td', {}, statusBadge(job.status)),
       h('td', { text: job.environments.join(', ') }),

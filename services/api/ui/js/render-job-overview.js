@@ -13,6 +13,12 @@ export function renderJobOverview(job) {
     ['Job id', h('code', { text: job.id })],
     ['Submitted by', h('span', { text: job.submittedBy }), ' · ', fmtTime(job.createdAt)],
     ['Source', job.source ? h('span', { text: job.source }) : undefined],
+    [
+      'Reason',
+      job.reason
+        ? h('span', { class: 'repair-reason', 'data-source': job.source, text: job.reason })
+        : undefined,
+    ],
     ['Approved by', job.approvedBy ? h('span', { text: job.approvedBy }) : undefined],
     ['Rejected by', job.rejectedBy ? h('span', { text: job.rejectedBy }) : undefined],
     [
