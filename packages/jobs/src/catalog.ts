@@ -3,7 +3,15 @@
  * retry policy and retention. Everything that enqueues or serves a job reads it here.
  * Payloads carry ids only: key material stays sealed in the store.
  */
-import { FINAL_JOB_STATUSES, JOB_ID_PATTERN, StringEnum, TARGET_ID_PATTERN } from '@certfleet/contract';
+import {
+  CERTIFICATE_EXPIRING,
+  ENV_PATTERN,
+  FINAL_JOB_STATUSES,
+  JOB_ID_PATTERN,
+  NAME_PATTERN,
+  StringEnum,
+  TARGET_ID_PATTERN,
+} from '@certfleet/contract';
 import { Type, type Static, type TSchema } from 'typebox';
 
 /** Every job certfleet runs. */
@@ -11,6 +19,8 @@ export const JobName = {
   Install: 'install',
   InstallTarget: 'install-target',
   Notify: 'notify',
+  // expiry watch (README: Keeping environments right)
+  ExpiryWatch: 'expiry-watch',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -28,12 +38,57 @@ export const InstallTargetPayload = Type.Object({
   /** `<environment>/<front-end>` */
   targetId: Type.String({ pattern: TARGET_ID_PATTERN }),
 });
-/** A report is due once per job, round and final status. */
-export const NotifyPayload = Type.Object({
+/** A completion report is due once per job, round and final status. */
+export const JobFinishedNotice = Type.Object({
   jobId: JobId,
   round: Round,
   status: StringEnum(FINAL_JOB_STATUSES),
 });
+
+// --- expiry watch -------------------------------------------------------------------
+
+/**
+ * An expiry warning for one certificate of one environment and one threshold; the
+ * notifier reads the rest (path, notAfter, ticket, sinks) from the registry entry and
+ * the job that installed it (`jobId`).
+ */
+export const ExpiryNotice = Type.Object({
+  event: Type.Literal(CERTIFICATE_EXPIRING),
+  jobId: JobId,
+  environment: Type.String({ pattern: ENV_PATTERN }),
+  name: Type.String({ pattern: NAME_PATTERN }),
+  fingerprintSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  threshold: Type.Integer({ minimum: 1 }),
+  /** Days left as the watch counted them on its clock. */
+  daysLeft: Type.Integer({ minimum: 1 }),
+});
+export type ExpiryNotice = Static<typeof ExpiryNotice>;
+
+/**
+ * One run of the expiry watch: the daily scheduler's (no fields) or one asked for by
+ * `POST /v1/expiry/check` (`requestId`, and `at`, the API's clock when it was asked).
+ */
+export const ExpiryWatchPayload = Type.Object({
+  requestId: Type.Optional(Type.String({ pattern: JOB_ID_PATTERN })),
+  /** The time the watch counts days from; the worker's clock when absent. */
+  at: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export type ExpiryWatchPayload = Static<typeof ExpiryWatchPayload>;
+
+/** Deterministic id of one expiry warning: once per environment, certificate and threshold. */
+function expiryNoticeId(n: ExpiryNotice): string {
+  return `expiry-${n.environment}-${n.fingerprintSha256.slice(0, 32)}-t${n.threshold}`;
+}
+
+/** Deterministic id of one asked-for run of the watch (the scheduler's runs get BullMQ's own). */
+export function expiryWatchJobId({ requestId }: ExpiryWatchPayload): string {
+  return `expiry-watch-${requestId ?? 'now'}`;
+}
+
+// ------------------------------------------------------------------------------------
+
+/** A report: a job's completion report (jobs queued by earlier releases included) or an expiry warning. */
+export const NotifyPayload = Type.Union([JobFinishedNotice, ExpiryNotice]);
 
 export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
@@ -72,9 +127,10 @@ export function targetJobId({ jobId, round, targetId }: InstallTargetPayload): s
   return `${jobId}-r${round}-${targetId.replace('/', '--')}`;
 }
 
-/** Deterministic id of one report: once per job, round and status. */
-export function notifyJobId({ jobId, round, status }: NotifyPayload): string {
-  return `${jobId}-r${round}-${status}`;
+/** Deterministic id of one report: once per job, round and status (expiry: per threshold). */
+export function notifyJobId(payload: NotifyPayload): string {
+  if ('event' in payload) return expiryNoticeId(payload);
+  return `${payload.jobId}-r${payload.round}-${payload.status}`;
 }
 
 /** Each job name's payload schema; a job name without one does not compile. */
@@ -82,6 +138,7 @@ interface PayloadSchemas {
   [JobName.Install]: typeof InstallPayload;
   [JobName.InstallTarget]: typeof InstallTargetPayload;
   [JobName.Notify]: typeof NotifyPayload;
+  [JobName.ExpiryWatch]: typeof ExpiryWatchPayload;
 }
 
 /** The payload type of a job name. */
@@ -95,6 +152,8 @@ const RETRY = {
   host: { attempts: 5, backoffMs: 2000, jitter: 0.5 },
   /** One report: receivers may be down for minutes. */
   report: { attempts: 8, backoffMs: 2000, jitter: 0.5 },
+  /** A watch only reads Redis and enqueues reports: a few quick retries. */
+  watch: { attempts: 3, backoffMs: 5000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
@@ -112,4 +171,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.Install]: entry(JobName.Install, InstallPayload, installJobId, RETRY.round),
   [JobName.InstallTarget]: entry(JobName.InstallTarget, InstallTargetPayload, targetJobId, RETRY.host),
   [JobName.Notify]: entry(JobName.Notify, NotifyPayload, notifyJobId, RETRY.report),
+  [JobName.ExpiryWatch]: entry(JobName.ExpiryWatch, ExpiryWatchPayload, expiryWatchJobId, RETRY.watch),
 };

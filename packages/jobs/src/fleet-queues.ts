@@ -99,6 +99,34 @@ export class FleetQueues {
     });
   }
 
+  // --- expiry watch ---------------------------------------------------------------
+
+  get expiryWatch(): Queue {
+    return this.queues[JobName.ExpiryWatch];
+  }
+
+  /**
+   * Runs `name` every day at `at` (UTC) through a BullMQ job scheduler. Every process
+   * may call this at start: the scheduler id keeps the schedule one, and a new time
+   * replaces the old one.
+   */
+  async scheduleDaily<N extends JobName>(
+    name: N,
+    schedulerId: string,
+    at: { hour: number; minute: number },
+    payload: PayloadOf<N>,
+  ): Promise<void> {
+    // each run gets the scheduler's own id: the catalog's id would make every day's run the same job
+    const { jobId: _deterministic, ...opts } = this.jobOptions(name, payload);
+    await this.queues[name].upsertJobScheduler(
+      schedulerId,
+      { pattern: `${at.minute} ${at.hour} * * *`, tz: 'UTC' },
+      { name, data: payload, opts },
+    );
+  }
+
+  // ----------------------------------------------------------------------------------
+
   /** Waiting, active, delayed and failed counts per queue (for readiness and metrics). */
   async counts(): Promise<Record<JobName, Record<string, number>>> {
     const states = ['waiting', 'active', 'delayed', 'failed', 'waiting-children'] as const;

@@ -1,6 +1,7 @@
 import type { RedisClient } from './redis-client.js';
 import { AuditLog } from './audit-log.js';
 import { EnvRegistry } from './env-registry.js';
+import { ExpiryLedger } from './expiry-ledger.js';
 import { FleetMetrics } from './fleet-metrics.js';
 import { JobRepository } from './job-repository.js';
 import { FleetKeys } from './keys.js';
@@ -34,6 +35,8 @@ export class FleetStore {
   /** Outbound report deliveries already done. */
   readonly deliveries: NotificationLedger;
   readonly metrics: FleetMetrics;
+  /** Expiry warnings already sent, per environment, certificate and threshold. */
+  readonly expiry: ExpiryLedger;
 
   constructor(
     readonly redis: RedisClient,
@@ -47,6 +50,7 @@ export class FleetStore {
     this.webhooks = new WebhookDeliveries(redis, this.keys);
     this.deliveries = new NotificationLedger(redis, this.keys);
     this.metrics = new FleetMetrics(redis, this.keys);
+    this.expiry = new ExpiryLedger(redis, this.keys);
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */

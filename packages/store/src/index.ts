@@ -19,6 +19,8 @@ export { TransitionError } from './transition-error.js';
 export { SealedSecrets } from './sealed-secrets.js';
 export type { SealedSecretsOptions } from './sealed-secrets.js';
 export { EnvRegistry } from './env-registry.js';
+export { ExpiryLedger } from './expiry-ledger.js';
+export type { ExpiryClaim } from './expiry-ledger.js';
 export { AuditLog } from './audit-log.js';
 export { WebhookDeliveries } from './webhook-deliveries.js';
 export type { WebhookClaim } from './webhook-deliveries.js';

@@ -1,6 +1,7 @@
 import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
 import { SessionPool } from '@certfleet/ssh';
 import type { Worker } from 'bullmq';
+import { processExpiryWatch, type ExpiryWatchDeps } from './expiry-watch.js';
 import { processInstall } from './finish-job.js';
 import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
@@ -10,6 +11,8 @@ import type { WorkerDeps } from './worker-deps.js';
 export interface FleetWorkers {
   install: Worker;
   installTarget: Worker;
+  /** The daily (and on demand) expiry watch. */
+  expiryWatch: Worker;
   /** The Linux connection pool (its `stats` show handshakes saved). */
   pool: SessionPool;
   /** Starts taking work. */
@@ -31,11 +34,17 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     lanes: new HostLanes(),
     pool: new SessionPool(),
   };
-  const { install, 'install-target': installTarget } = createJobWorkers(
-    [JobName.Install, JobName.InstallTarget],
+  const expiryDeps: ExpiryWatchDeps = { ...deps, clock: deps.clock ?? (() => new Date()) };
+  const {
+    install,
+    'install-target': installTarget,
+    'expiry-watch': expiryWatch,
+  } = createJobWorkers(
+    [JobName.Install, JobName.InstallTarget, JobName.ExpiryWatch],
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
+      [JobName.ExpiryWatch]: (run) => processExpiryWatch(expiryDeps, run),
     },
     {
       connection: deps.connection,
@@ -44,18 +53,20 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
       settings: {
         [JobName.Install]: { ...common, concurrency: 4 },
         [JobName.InstallTarget]: { ...common, concurrency: deps.config.concurrency },
+        [JobName.ExpiryWatch]: { ...common, concurrency: 1 },
       },
     },
   );
   return {
     install,
     installTarget,
+    expiryWatch,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget]);
+      startJobWorkers([install, installTarget, expiryWatch]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
-      const graceful = Promise.all([installTarget.close(), install.close()]);
+      const graceful = Promise.all([installTarget.close(), install.close(), expiryWatch.close()]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {
         timer = setTimeout(() => resolve('deadline'), deadlineMs);
