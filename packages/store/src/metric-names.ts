@@ -16,6 +16,9 @@ export const METRIC_NAMES = {
   installDuration: `${METRIC_PREFIX}target_install_duration_seconds`,
   /** Gauge: BullMQ jobs, labels `queue` and `state`. */
   queueJobs: `${METRIC_PREFIX}queue_jobs`,
+  // expiry watch
+  /** Gauge: seconds from now to a certificate's notAfter (negative once expired), labels `environment` and `name`. */
+  certificateExpiry: `${METRIC_PREFIX}certificate_expiry_seconds`,
 } as const;
 
 /**
