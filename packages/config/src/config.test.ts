@@ -168,7 +168,11 @@ describe('the expiry watch settings', () => {
 
   it('reads thresholds in any order, with spaces and repeats, as ascending days each once', () => {
     expect(parseWarnDays(' 30, 7 ,90,7')).toEqual([7, 30, 90]);
-    const config = loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_EXPIRY_WARN_DAYS: '21,3', FLEET_EXPIRY_CHECK_AT: '23:59' });
+    const config = loadConfig({
+      FLEET_MASTER_KEY: KEY,
+      FLEET_EXPIRY_WARN_DAYS: '21,3',
+      FLEET_EXPIRY_CHECK_AT: '23:59',
+    });
     expect(config.expiryWarnDays).toEqual([3, 21]);
     expect(config.expiryCheckAt).toEqual({ hour: 23, minute: 59 });
   });

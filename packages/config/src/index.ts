@@ -183,7 +183,9 @@ export function parseWarnDays(raw: string): number[] {
   const parts = raw.split(',').map((p) => p.trim());
   const bad = parts.find((p) => !/^[1-9]\d{0,4}$/.test(p));
   if (bad !== undefined) {
-    throw new Error(`must be positive whole numbers of days, comma-separated (e.g. 60,30,14,7,1), got '${bad}'`);
+    throw new Error(
+      `must be positive whole numbers of days, comma-separated (e.g. 60,30,14,7,1), got '${bad}'`,
+    );
   }
   return [...new Set(parts.map(Number))].sort((a, b) => a - b);
 }
@@ -205,7 +207,8 @@ function expiryWarnDays(env: Env): number[] {
 function expiryCheckAt(env: Env): TimeOfDay {
   const raw = text(env, 'FLEET_EXPIRY_CHECK_AT') ?? '06:00';
   const at = parseTimeOfDay(raw);
-  if (!at) throw new ConfigError('FLEET_EXPIRY_CHECK_AT', `must be a UTC time HH:MM such as 06:00, got '${raw}'`);
+  if (!at)
+    throw new ConfigError('FLEET_EXPIRY_CHECK_AT', `must be a UTC time HH:MM such as 06:00, got '${raw}'`);
   return at;
 }
 

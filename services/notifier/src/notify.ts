@@ -64,7 +64,12 @@ async function noticeOf(deps: NotifierDeps, payload: NotifyPayload): Promise<Not
   if (!job) throw new UnrecoverableError(`job ${payload.jobId} is gone`);
   if (!('event' in payload)) {
     const { round, status } = payload;
-    return { job, report: jobReport(job, round, status), ledgerKey: `${round}:${status}`, detail: { round, status } };
+    return {
+      job,
+      report: jobReport(job, round, status),
+      ledgerKey: `${round}:${status}`,
+      detail: { round, status },
+    };
   }
   // --- expiry watch: the registry entry says where it is and until when ---
   const { environment, name, threshold, daysLeft, fingerprintSha256 } = payload;
