@@ -37,5 +37,4 @@ export class ExpiryLedger {
   async release(c: ExpiryClaim): Promise<void> {
     await this.redis.del(this.key(c));
   }
-
 }
