@@ -7,7 +7,6 @@
  * certificate: it is the demo's ordinary one-year certificate.
  */
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createRedis, QueueName, verifySignature, type RedisClient } from '@certfleet/jobs';
 import { keyPrefix, METRIC_NAMES } from '@certfleet/store';
@@ -22,11 +21,11 @@ import {
   type Stack,
 } from '@certfleet/test-kit';
 import { Queue } from 'bullmq';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import { killAllServices, REPO_ROOT, spawnService, type ServiceProcess } from './support/processes.js';
+import { startSmtp, type Mail, type SmtpPeer } from './support/smtp-peer.js';
 
 const ENV = 'acme-prd';
 const NAME = 'expiry-client';
@@ -34,41 +33,6 @@ const SECRET = 'expiry-outbound-secret';
 const REQUESTER = 'requester@customer.example';
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
-async function startSmtp(): Promise<{ url: string; mails: Mail[]; close(): Promise<void> }> {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          // headers unfolded, so that a long subject reads as one line
-          raw: Buffer.concat(chunks)
-            .toString('utf8')
-            .replace(/\r?\n[ \t]+/g, ' '),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    mails,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -117,7 +81,7 @@ describe('the expiry watch', () => {
   let stack: Stack;
   let callback: Receiver;
   let slack: Receiver;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: SmtpPeer;
   let certs: DemoCertificates;
   let redis: RedisClient;
   let watchQueue: Queue;
