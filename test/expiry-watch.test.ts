@@ -6,6 +6,7 @@
  * API's clock, which `POST /v1/expiry/check` stamps on the run), never in the
  * certificate: it is the demo's ordinary one-year certificate.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRedis, QueueName, verifySignature, type RedisClient } from '@certfleet/jobs';
@@ -120,10 +121,13 @@ describe('the expiry watch', () => {
   ): Promise<{ checked: number; warned: { threshold: number; daysLeft: number }[] }> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const job = await watchQueue.getJob(id);
-      const state = job ? await job.getState() : 'missing';
-      if (state === 'completed') return job!.returnvalue as never;
-      if (state === 'failed') throw new Error(`expiry watch ${id} failed: ${job!.failedReason}`);
+      // the state first: a job read before it finished has no return value yet
+      const state = await watchQueue.getJobState(id);
+      if (state === 'completed' || state === 'failed') {
+        const job = (await watchQueue.getJob(id))!;
+        if (state === 'failed') throw new Error(`expiry watch ${id} failed: ${job.failedReason}`);
+        return job.returnvalue as never;
+      }
       if (Date.now() > deadline) throw new Error(`expiry watch ${id} still ${state}`);
       await sleep(100);
     }
@@ -277,6 +281,15 @@ describe('the expiry watch', () => {
     expect(mailExpiring(smtp.mails)).toHaveLength(2);
   });
 
+  it('keeps one daily schedule at FLEET_EXPIRY_CHECK_AT (06:00 UTC) however many workers started', async () => {
+    expect(generation).toBe(2);
+    const schedulers = await watchQueue.getJobSchedulers();
+    expect(schedulers.map((j) => [j.key, j.name, j.pattern, j.tz])).toEqual([
+      ['expiry-watch-daily', 'expiry-watch', '0 6 * * *', 'UTC'],
+    ]);
+    expect(new Date(schedulers[0]!.next!).toISOString()).toMatch(/T06:00:00\.000Z$/);
+  });
+
   it('lets only an admin run the watch, and audits who did', async () => {
     expect((await stack.request(null, 'POST', '/v1/expiry/check')).status).toBe(401);
     const operator = await stack.request('ticket-bot', 'POST', '/v1/expiry/check');
@@ -312,8 +325,13 @@ describe('the expiry watch', () => {
     );
   });
 
-  it('ships Prometheus alert rules whose expressions read only metrics certfleet shows', async () => {
-    const file = await readFile(path.join(REPO_ROOT, 'deploy/prometheus/certfleet-alerts.yml'), 'utf8');
+  it('ships Prometheus alert rules that promtool accepts, whose expressions read only metrics certfleet shows', async () => {
+    const rulesPath = path.join(REPO_ROOT, 'deploy/prometheus/certfleet-alerts.yml');
+    const promtool = spawnSync('promtool', ['check', 'rules', rulesPath], { encoding: 'utf8' });
+    expect(promtool.error, 'promtool (Debian: apt-get install prometheus) must be installed').toBeUndefined();
+    expect(promtool.status, promtool.stdout + promtool.stderr).toBe(0);
+    expect(promtool.stdout).toContain('SUCCESS: 6 rules found');
+    const file = await readFile(rulesPath, 'utf8');
     const rules = (
       parse(file) as { groups: { rules: { alert: string; expr: string; labels: { severity: string } }[] }[] }
     ).groups.flatMap((g) => g.rules);
