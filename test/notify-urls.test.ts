@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCidrList, type ResolvedAddress } from '@certfleet/config';
-import { DeliveryError, webhookSink } from '@certfleet/notifier';
+import { DeliveryError, jobReport, webhookSink } from '@certfleet/notifier';
 import type { Job } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates } from '../deploy/demo/demo-certs.js';
@@ -212,8 +212,15 @@ describe('the webhook sink at delivery, against a real receiver on loopback', ()
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const job = { id: 'j1', targets: [], paths: {} } as unknown as Job;
-  const report = { job, round: 1, status: 'completed', idempotencyKey: 'j1:1:completed' };
+  const job = {
+    id: 'j1',
+    ticket: 'CASE-1',
+    name: 'n',
+    targets: [],
+    paths: {},
+    certificate: { subject: 'CN=n', notAfter: '2030-01-01T00:00:00.000Z' },
+  } as unknown as Job;
+  const report = jobReport(job, 1, 'completed');
 
   /** A resolver that answers from a table and counts its calls. */
   function resolverOf(table: Record<string, string[]>): {

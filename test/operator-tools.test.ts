@@ -3,8 +3,6 @@
  * Board for admins only, Prometheus metrics, and the Slack and e-mail sinks
  * against a real HTTP receiver and a real SMTP server.
  */
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import {
@@ -16,46 +14,13 @@ import {
   startFleet,
   type Fleet,
 } from '@certfleet/test-kit';
-
-interface Mail {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-async function startSmtp(): Promise<{ url: string; mails: Mail[]; close(): Promise<void> }> {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    mails,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { startSmtp, type SmtpPeer } from './support/smtp-peer.js';
 
 describe('operator tools on the running services', () => {
   let fleet: Fleet;
   let stack: Stack;
   let slack: Receiver;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: SmtpPeer;
   let certs: DemoCertificates;
 
   beforeAll(async () => {

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { addressRefusal, ConfigError, loadConfig, parseCidrList, parseDuration } from './index.js';
+import {
+  addressRefusal,
+  ConfigError,
+  loadConfig,
+  parseCidrList,
+  parseDuration,
+  parseTimeOfDay,
+  parseWarnDays,
+} from './index.js';
 
 const KEY = randomBytes(32).toString('base64');
 
@@ -161,5 +169,40 @@ describe('the notify address policy', () => {
     expect(addressRefusal('169.254.169.254', everything)).toContain('cloud metadata');
     expect(addressRefusal('0.0.0.0', everything)).toContain('unspecified');
     expect(addressRefusal('127.0.0.1', everything)).toBeUndefined();
+  });
+});
+
+describe('the expiry watch settings', () => {
+  it('warns at 60, 30, 14, 7 and 1 days and checks daily at 06:00 UTC by default', () => {
+    const config = loadConfig({ FLEET_MASTER_KEY: KEY });
+    expect(config.expiryWarnDays).toEqual([1, 7, 14, 30, 60]);
+    expect(config.expiryCheckAt).toEqual({ hour: 6, minute: 0 });
+  });
+
+  it('reads thresholds in any order, with spaces and repeats, as ascending days each once', () => {
+    expect(parseWarnDays(' 30, 7 ,90,7')).toEqual([7, 30, 90]);
+    const config = loadConfig({
+      FLEET_MASTER_KEY: KEY,
+      FLEET_EXPIRY_WARN_DAYS: '21,3',
+      FLEET_EXPIRY_CHECK_AT: '23:59',
+    });
+    expect(config.expiryWarnDays).toEqual([3, 21]);
+    expect(config.expiryCheckAt).toEqual({ hour: 23, minute: 59 });
+  });
+
+  it.each(['0', '-7', '7,,1', '1.5', 'fourteen', '7;1', '14d'])(
+    'refuses FLEET_EXPIRY_WARN_DAYS=%s in one line that names it',
+    (raw) => {
+      expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_EXPIRY_WARN_DAYS: raw })).toThrow(
+        /^FLEET_EXPIRY_WARN_DAYS: must be positive whole numbers of days/,
+      );
+    },
+  );
+
+  it.each(['6', '24:00', '6:00', '06:60', 'noon'])('refuses FLEET_EXPIRY_CHECK_AT=%s', (raw) => {
+    expect(parseTimeOfDay(raw)).toBeUndefined();
+    expect(() => loadConfig({ FLEET_MASTER_KEY: KEY, FLEET_EXPIRY_CHECK_AT: raw })).toThrow(
+      /^FLEET_EXPIRY_CHECK_AT: must be a UTC time HH:MM/,
+    );
   });
 });

@@ -74,6 +74,16 @@ export interface FleetConfig {
   retainSecrets: boolean;
   /** FLEET_RECONCILE_INTERVAL: how often every environment's front-ends are compared with its certificates. */
   reconcileIntervalMs: number;
+  /** FLEET_EXPIRY_WARN_DAYS: days before notAfter at which the expiry watch reports, ascending. */
+  expiryWarnDays: number[];
+  /** FLEET_EXPIRY_CHECK_AT: the UTC time of day of the daily expiry watch. */
+  expiryCheckAt: TimeOfDay;
+}
+
+/** A time of day in UTC. */
+export interface TimeOfDay {
+  hour: number;
+  minute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -194,6 +204,40 @@ function cidrs(env: Env, name: string): Cidr[] {
   }
 }
 
+/** Parses `60,30,14,7,1`: positive whole numbers of days, any order; answers them ascending, each once. */
+export function parseWarnDays(raw: string): number[] {
+  const parts = raw.split(',').map((p) => p.trim());
+  const bad = parts.find((p) => !/^[1-9]\d{0,4}$/.test(p));
+  if (bad !== undefined) {
+    throw new Error(
+      `must be positive whole numbers of days, comma-separated (e.g. 60,30,14,7,1), got '${bad}'`,
+    );
+  }
+  return [...new Set(parts.map(Number))].sort((a, b) => a - b);
+}
+
+/** Parses `HH:MM` (24-hour, UTC). */
+export function parseTimeOfDay(raw: string): TimeOfDay | undefined {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw.trim());
+  return match ? { hour: Number(match[1]), minute: Number(match[2]) } : undefined;
+}
+
+function expiryWarnDays(env: Env): number[] {
+  try {
+    return parseWarnDays(text(env, 'FLEET_EXPIRY_WARN_DAYS') ?? '60,30,14,7,1');
+  } catch (err) {
+    throw new ConfigError('FLEET_EXPIRY_WARN_DAYS', (err as Error).message);
+  }
+}
+
+function expiryCheckAt(env: Env): TimeOfDay {
+  const raw = text(env, 'FLEET_EXPIRY_CHECK_AT') ?? '06:00';
+  const at = parseTimeOfDay(raw);
+  if (!at)
+    throw new ConfigError('FLEET_EXPIRY_CHECK_AT', `must be a UTC time HH:MM such as 06:00, got '${raw}'`);
+  return at;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): FleetConfig {
   const { requireMasterKey = true } = options;
@@ -253,6 +297,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     driftIntervalMs: parseDriftInterval(env['FLEET_DRIFT_INTERVAL']),
     retainSecrets: bool(env, 'FLEET_RETAIN_SECRETS', true),
     reconcileIntervalMs: duration(env, 'FLEET_RECONCILE_INTERVAL', '1h'),
+    expiryWarnDays: expiryWarnDays(env),
+    expiryCheckAt: expiryCheckAt(env),
   };
 }
 

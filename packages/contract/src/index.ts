@@ -9,6 +9,7 @@ export * from './audit.js';
 export * from './certificate.js';
 export * from './drift-check.js';
 export * from './environment.js';
+export * from './expiry.js';
 export * from './job.js';
 export * from './patterns.js';
 export * from './statuses.js';

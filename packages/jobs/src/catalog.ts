@@ -4,9 +4,11 @@
  * Payloads carry ids only: key material stays sealed in the store.
  */
 import {
+  CERTIFICATE_EXPIRING,
   ENV_PATTERN,
   FINAL_JOB_STATUSES,
   JOB_ID_PATTERN,
+  NAME_PATTERN,
   StringEnum,
   TARGET_ID_PATTERN,
 } from '@certfleet/contract';
@@ -21,6 +23,8 @@ export const JobName = {
   DriftCheck: 'drift-check',
   // Reconcile (README: Keeping environments right).
   Reconcile: 'reconcile',
+  // expiry watch (README: Keeping environments right)
+  ExpiryWatch: 'expiry-watch',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -38,8 +42,8 @@ export const InstallTargetPayload = Type.Object({
   /** `<environment>/<front-end>` */
   targetId: Type.String({ pattern: TARGET_ID_PATTERN }),
 });
-/** A report is due once per job, round and final status. */
-export const NotifyPayload = Type.Object({
+/** A completion report is due once per job, round and final status. */
+export const JobFinishedNotice = Type.Object({
   jobId: JobId,
   round: Round,
   status: StringEnum(FINAL_JOB_STATUSES),
@@ -58,6 +62,51 @@ export type ReconcilePayload = Static<typeof ReconcilePayload>;
 export function reconcileJobId({ trigger, requestedAt }: ReconcilePayload): string {
   return `reconcile-${trigger}-${requestedAt.replace(/[^0-9A-Za-z]/g, '')}`;
 }
+
+// --- expiry watch -------------------------------------------------------------------
+
+/**
+ * An expiry warning for one certificate of one environment and one threshold; the
+ * notifier reads the rest (path, notAfter, ticket, sinks) from the registry entry and
+ * the job that installed it (`jobId`).
+ */
+export const ExpiryNotice = Type.Object({
+  event: Type.Literal(CERTIFICATE_EXPIRING),
+  jobId: JobId,
+  environment: Type.String({ pattern: ENV_PATTERN }),
+  name: Type.String({ pattern: NAME_PATTERN }),
+  fingerprintSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  threshold: Type.Integer({ minimum: 1 }),
+  /** Days left as the watch counted them on its clock. */
+  daysLeft: Type.Integer({ minimum: 1 }),
+});
+export type ExpiryNotice = Static<typeof ExpiryNotice>;
+
+/**
+ * One run of the expiry watch: the daily scheduler's (no fields) or one asked for by
+ * `POST /v1/expiry/check` (`requestId`, and `at`, the API's clock when it was asked).
+ */
+export const ExpiryWatchPayload = Type.Object({
+  requestId: Type.Optional(Type.String({ pattern: JOB_ID_PATTERN })),
+  /** The time the watch counts days from; the worker's clock when absent. */
+  at: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export type ExpiryWatchPayload = Static<typeof ExpiryWatchPayload>;
+
+/** Deterministic id of one expiry warning: once per environment, certificate and threshold. */
+function expiryNoticeId(n: ExpiryNotice): string {
+  return `expiry-${n.environment}-${n.fingerprintSha256.slice(0, 32)}-t${n.threshold}`;
+}
+
+/** Deterministic id of one asked-for run of the watch (the scheduler's runs get BullMQ's own). */
+export function expiryWatchJobId({ requestId }: ExpiryWatchPayload): string {
+  return `expiry-watch-${requestId ?? 'now'}`;
+}
+
+// ------------------------------------------------------------------------------------
+
+/** A report: a job's completion report (jobs queued by earlier releases included) or an expiry warning. */
+export const NotifyPayload = Type.Union([JobFinishedNotice, ExpiryNotice]);
 
 export type InstallPayload = Static<typeof InstallPayload>;
 export type InstallTargetPayload = Static<typeof InstallTargetPayload>;
@@ -118,9 +167,10 @@ export function targetJobId({ jobId, round, targetId }: InstallTargetPayload): s
   return `${jobId}-r${round}-${targetId.replace('/', '--')}`;
 }
 
-/** Deterministic id of one report: once per job, round and status. */
-export function notifyJobId({ jobId, round, status }: NotifyPayload): string {
-  return `${jobId}-r${round}-${status}`;
+/** Deterministic id of one report: once per job, round and status (expiry: per threshold). */
+export function notifyJobId(payload: NotifyPayload): string {
+  if ('event' in payload) return expiryNoticeId(payload);
+  return `${payload.jobId}-r${payload.round}-${payload.status}`;
 }
 
 /** Each job name's payload schema; a job name without one does not compile. */
@@ -130,6 +180,7 @@ interface PayloadSchemas {
   [JobName.Notify]: typeof NotifyPayload;
   [JobName.DriftCheck]: typeof DriftCheckPayload;
   [JobName.Reconcile]: typeof ReconcilePayload;
+  [JobName.ExpiryWatch]: typeof ExpiryWatchPayload;
 }
 
 /** The payload type of a job name. */
@@ -147,6 +198,8 @@ const RETRY = {
   check: { attempts: 1, backoffMs: 5000 },
   /** A reconcile run: the next one comes anyway. */
   sweep: { attempts: 2, backoffMs: 5000 },
+  /** A watch only reads Redis and enqueues reports: a few quick retries. */
+  watch: { attempts: 3, backoffMs: 5000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
@@ -166,4 +219,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.Notify]: entry(JobName.Notify, NotifyPayload, notifyJobId, RETRY.report),
   [JobName.DriftCheck]: entry(JobName.DriftCheck, DriftCheckPayload, driftCheckJobId, RETRY.check),
   [JobName.Reconcile]: entry(JobName.Reconcile, ReconcilePayload, reconcileJobId, RETRY.sweep),
+  [JobName.ExpiryWatch]: entry(JobName.ExpiryWatch, ExpiryWatchPayload, expiryWatchJobId, RETRY.watch),
 };

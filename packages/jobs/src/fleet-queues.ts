@@ -99,23 +99,50 @@ export class FleetQueues {
     });
   }
 
-  // Repeatable jobs (issue 16: the drift check's schedule)
+  // Repeatable jobs (issue 16: the drift check, reconcile and the expiry watch)
+
+  get expiryWatch(): Queue {
+    return this.queues[JobName.ExpiryWatch];
+  }
 
   /**
-   * Runs `name` with `payload` every `everyMs` (BullMQ job scheduler): creating it again,
-   * from any process, updates it in place; runs take the catalog's retry and retention.
+   * Runs `name` with `payload` on `repeat` through a BullMQ job scheduler: creating it again,
+   * from any process, updates it in place (the scheduler id keeps the schedule one); runs take
+   * the catalog's retry and retention, and the scheduler's own ids (the catalog's id would make
+   * every run the same job).
    */
+  private async upsertSchedule<N extends JobName>(
+    name: N,
+    schedulerId: string,
+    repeat: { every: number } | { pattern: string; tz: string },
+    payload: PayloadOf<N>,
+  ): Promise<void> {
+    const { jobId: _deterministic, ...opts } = this.jobOptions(name, payload);
+    await this.queues[name].upsertJobScheduler(schedulerId, repeat, { name, data: payload, opts });
+  }
+
+  /** Runs `name` with `payload` every `everyMs`. */
   async schedule<N extends JobName>(
     name: N,
     schedulerId: string,
     everyMs: number,
     payload: PayloadOf<N>,
   ): Promise<void> {
-    const { jobId: _deterministic, ...opts } = this.jobOptions(name, payload);
-    await this.queues[name].upsertJobScheduler(
+    await this.upsertSchedule(name, schedulerId, { every: everyMs }, payload);
+  }
+
+  /** Runs `name` every day at `at` (UTC); a new time replaces the old one. */
+  async scheduleDaily<N extends JobName>(
+    name: N,
+    schedulerId: string,
+    at: { hour: number; minute: number },
+    payload: PayloadOf<N>,
+  ): Promise<void> {
+    await this.upsertSchedule(
+      name,
       schedulerId,
-      { every: everyMs },
-      { name, data: payload, opts },
+      { pattern: `${at.minute} ${at.hour} * * *`, tz: 'UTC' },
+      payload,
     );
   }
 

@@ -14,6 +14,10 @@ export {
   driftSchedulerId,
   ReconcilePayload,
   reconcileJobId,
+  JobFinishedNotice,
+  ExpiryNotice,
+  ExpiryWatchPayload,
+  expiryWatchJobId,
 } from './catalog.js';
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';

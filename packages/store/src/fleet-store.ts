@@ -2,6 +2,7 @@ import type { RedisClient } from './redis-client.js';
 import { AuditLog } from './audit-log.js';
 import { DriftChecks } from './drift-checks.js';
 import { EnvRegistry } from './env-registry.js';
+import { ExpiryLedger } from './expiry-ledger.js';
 import { FleetMetrics } from './fleet-metrics.js';
 import { JobRepository } from './job-repository.js';
 import { FleetKeys } from './keys.js';
@@ -47,6 +48,8 @@ export class FleetStore {
   readonly installedHosts: InstalledHosts;
   /** One open repair job per environment, certificate and front-end. */
   readonly repairs: RepairClaims;
+  /** Expiry warnings already sent, per environment, certificate and threshold. */
+  readonly expiry: ExpiryLedger;
 
   constructor(
     readonly redis: RedisClient,
@@ -64,6 +67,7 @@ export class FleetStore {
     this.retained = new RetainedSecrets(redis, this.keys, this.secrets);
     this.installedHosts = new InstalledHosts(redis, this.keys);
     this.repairs = new RepairClaims(redis, this.keys);
+    this.expiry = new ExpiryLedger(redis, this.keys);
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */

@@ -25,6 +25,8 @@ export type { SealedSecretsOptions } from './sealed-secrets.js';
 export type { EnvRegistry } from './env-registry.js';
 export type { AuditLog } from './audit-log.js';
 export type { WebhookDeliveries } from './webhook-deliveries.js';
+export type { ExpiryLedger } from './expiry-ledger.js';
+export type { ExpiryClaim } from './expiry-ledger.js';
 export type { WebhookClaim } from './webhook-deliveries.js';
 export type { NotificationLedger } from './notification-ledger.js';
 export type { FleetMetrics } from './fleet-metrics.js';

@@ -128,6 +128,15 @@ export class FleetKeys {
     return `${this.tag}:env:${env}:repair-needed`;
   }
 
+  // --- expiry watch ---------------------------------------------------------------
+
+  /** The claim of one expiry warning: set once per environment, certificate and threshold. */
+  expiryNotice(env: string, fingerprintSha256: string, threshold: number): string {
+    return `${this.tag}:expiry:${env}:${fingerprintSha256}:${threshold}`;
+  }
+
+  // ----------------------------------------------------------------------------------
+
   /** A key certfleet never writes, for a test's own planted data under the same hash tag. */
   scratch(name: string): string {
     return `${this.tag}:scratch:${name}`;

@@ -18,6 +18,9 @@ export const METRIC_NAMES = {
   queueJobs: `${METRIC_PREFIX}queue_jobs`,
   /** Gauge: front-ends per worst state in the latest drift check, labels `environment` and `state` (issue 16). */
   driftHosts: `${METRIC_PREFIX}drift_hosts`,
+  // expiry watch
+  /** Gauge: seconds from now to a certificate's notAfter (negative once expired), labels `environment` and `name`. */
+  certificateExpiry: `${METRIC_PREFIX}certificate_expiry_seconds`,
 } as const;
 
 /**

@@ -51,6 +51,8 @@ export interface StackOptions {
   logger?: Logger;
   /** false: no worker in this process (run one elsewhere with `Stack.env`). Default true. */
   worker?: boolean;
+  /** The clock of the expiry watch, its check route and its metric (the system clock when absent). */
+  clock?: () => Date;
 }
 
 export const DEFAULT_PRINCIPALS: HarnessPrincipal[] = [
@@ -198,7 +200,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const config = loadConfig(env);
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const running = await startAll(config, logger, { worker: options.worker !== false });
+  const running = await startAll(config, logger, {
+    worker: options.worker !== false,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const url = running.api.url;
 
   const client = apiClient(url, tokens, principals[0]!.name);

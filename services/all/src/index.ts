@@ -13,16 +13,17 @@ export interface RunningAll extends Running {
 export async function startAll(
   config: FleetConfig,
   logger: Logger,
-  options: { worker?: boolean } = {},
+  options: { worker?: boolean; clock?: () => Date } = {},
 ): Promise<RunningAll> {
+  const clock = options.clock ? { clock: options.clock } : {};
   const worker =
     options.worker === false
       ? { close: () => Promise.resolve() }
-      : await startWorker(config, logger.child({ service: 'worker' }));
+      : await startWorker(config, logger.child({ service: 'worker' }), clock);
   const notifier = await startNotifier(config, logger.child({ service: 'notifier' }));
   let api: RunningApi;
   try {
-    api = await startApi(config, logger.child({ service: 'api' }));
+    api = await startApi(config, logger.child({ service: 'api' }), clock);
   } catch (err) {
     await Promise.allSettled([worker.close(), notifier.close()]);
     throw err;

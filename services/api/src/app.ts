@@ -27,6 +27,7 @@ import { BOARD_PATH, boardRoutes, boardToken } from './routes/board.js';
 import { checkRoutes } from './routes/checks.js';
 import { doctorRoutes } from './routes/doctor.js';
 import { environmentRoutes } from './routes/environments.js';
+import { expiryRoutes } from './routes/expiry.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './webhook-route.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   principals: () => readonly Principal[];
   /** Re-reads the inventory (and tells the workers to); throws with the reason when the file is bad. */
   reloadInventory?: () => Promise<Inventory>;
+  /** The clock of the expiry check and its metric; the system clock when absent (tests give their own). */
+  clock?: () => Date;
 }
 
 export interface BuildOptions {
@@ -173,6 +176,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   await app.register(healthRoutes, { deps, limited });
   await app.register(doctorRoutes, { deps, limited });
   await app.register(checkRoutes, { deps, limited });
+  await app.register(expiryRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
   await app.register(boardRoutes, { deps });
 

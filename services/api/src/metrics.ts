@@ -35,8 +35,33 @@ class RedisBackedMetric {
   }
 }
 
+/** Where the expiry metric reads its certificates and its time. */
+export interface ExpirySource {
+  /** The environments of the inventory now. */
+  environments: () => string[];
+  clock: () => Date;
+}
+
+/** Seconds to notAfter of every certificate in every environment, read from the registry at scrape time. */
+async function expiryValues(store: FleetStore, source: ExpirySource): Promise<MetricValue[]> {
+  const now = source.clock().getTime();
+  const perEnv = await Promise.all(
+    source.environments().map(async (environment) =>
+      (await store.registry.list(environment)).map((c) => ({
+        value: Math.round((Date.parse(c.notAfter) - now) / 1000),
+        labels: { environment, name: c.name },
+      })),
+    ),
+  );
+  return perEnv.flat();
+}
+
 /** The Prometheus registry of an API process: fleet-wide job metrics plus this process's own. */
-export function createMetricsRegistry(store: FleetStore, queues: FleetQueues): Registry {
+export function createMetricsRegistry(
+  store: FleetStore,
+  queues: FleetQueues,
+  expiry: ExpirySource,
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   // One Redis read per scrape, shared by the metrics below.
@@ -107,6 +132,14 @@ export function createMetricsRegistry(store: FleetStore, queues: FleetQueues): R
       'Front-ends per worst certificate state in the latest drift check of each environment.',
       'gauge',
       async () => (await store.driftChecks.latestAll()).flatMap(driftHostCounts),
+    ) as never,
+  );
+  registry.registerMetric(
+    new RedisBackedMetric(
+      METRIC_NAMES.certificateExpiry,
+      'Seconds from now to the notAfter of each installed certificate (negative once expired).',
+      'gauge',
+      () => expiryValues(store, expiry),
     ) as never,
   );
   return registry;

@@ -12,8 +12,18 @@ export interface RunningApi extends Running {
   url: string;
 }
 
+/** What a test may give the API instead of the system's. */
+export interface ApiOptions {
+  /** The clock of `POST /v1/expiry/check` and of the expiry metric. */
+  clock?: () => Date;
+}
+
 /** Opens Redis, loads inventory and principals, builds the app and listens. */
-export async function startApi(config: FleetConfig, logger: Logger): Promise<RunningApi> {
+export async function startApi(
+  config: FleetConfig,
+  logger: Logger,
+  options: ApiOptions = {},
+): Promise<RunningApi> {
   let principals: Principal[] = await loadPrincipals(config.authPath).catch(
     refuseOn('principals_invalid', PrincipalsError),
   );
@@ -32,6 +42,7 @@ export async function startApi(config: FleetConfig, logger: Logger): Promise<Run
         await redis.publish(store.keys.inventoryChannel, 'reload');
         return inv;
       },
+      ...(options.clock ? { clock: options.clock } : {}),
     },
     { fastify: { loggerInstance: logger } },
   );

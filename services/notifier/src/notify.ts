@@ -1,9 +1,11 @@
 import type { FleetConfig, Resolver } from '@certfleet/config';
-import type { JobRun } from '@certfleet/jobs';
+import { CERTIFICATE_EXPIRING, type ExpiryReport } from '@certfleet/contract';
+import type { JobRun, NotifyPayload } from '@certfleet/jobs';
 import type { FleetStore, Job } from '@certfleet/store';
 import { UnrecoverableError, type ConnectionOptions } from 'bullmq';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
+import { expiryReport, jobReport, type Report } from './reports.js';
 import { DeliveryError, emailSink, slackSink, webhookSink, type PostOptions, type Sink } from './sinks.js';
 
 export interface NotifierDeps {
@@ -46,14 +48,61 @@ export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
   return sinks;
 }
 
+/** A report due: the job it concerns, what it says, and how the ledger and the audit name it. */
+interface Notice {
+  job: Job;
+  report: Report;
+  /** Its part of the per-job delivery ledger key (`<round>:<status>`, `expiry:…`). */
+  ledgerKey: string;
+  /** What the audit entries of its deliveries say about it. */
+  detail: Record<string, unknown>;
+}
+
+/** Reads what a payload's report says; undefined when an expiry warning is no longer due. */
+async function noticeOf(deps: NotifierDeps, payload: NotifyPayload): Promise<Notice | undefined> {
+  const job = await deps.store.jobs.get(payload.jobId);
+  if (!job) throw new UnrecoverableError(`job ${payload.jobId} is gone`);
+  if (!('event' in payload)) {
+    const { round, status } = payload;
+    return {
+      job,
+      report: jobReport(job, round, status),
+      ledgerKey: `${round}:${status}`,
+      detail: { round, status },
+    };
+  }
+  // --- expiry watch: the registry entry says where it is and until when ---
+  const { environment, name, threshold, daysLeft, fingerprintSha256 } = payload;
+  const entry = await deps.store.registry.get(environment, name);
+  // replaced (or removed) since the watch ran: the old certificate's warning is moot
+  if (entry?.fingerprintSha256 !== fingerprintSha256) return undefined;
+  const body: ExpiryReport = {
+    event: CERTIFICATE_EXPIRING,
+    environment,
+    name,
+    notAfter: entry.notAfter,
+    daysLeft,
+    threshold,
+    path: entry.path,
+    ticket: job.ticket,
+  };
+  return {
+    job,
+    report: expiryReport(body, job.id, fingerprintSha256),
+    ledgerKey: `expiry:${environment}:${threshold}:${fingerprintSha256}`,
+    detail: { event: CERTIFICATE_EXPIRING, environment, name, threshold },
+  };
+}
+
 /** Delivers one report to every sink not yet served; throws to retry those that failed transiently. */
 export async function processNotify(
   deps: NotifierDeps,
-  { payload: { jobId, round, status }, attempt, maxAttempts }: JobRun<'notify'>,
+  { payload, attempt, maxAttempts }: JobRun<'notify'>,
 ): Promise<{ delivered: string[] }> {
-  const job = await deps.store.jobs.get(jobId);
-  if (!job) throw new UnrecoverableError(`job ${jobId} is gone`);
-  const report = { job, round, status, idempotencyKey: `${jobId}:${round}:${status}` };
+  const notice = await noticeOf(deps, payload);
+  if (!notice) return { delivered: [] };
+  const { job, report, ledgerKey, detail } = notice;
+  const jobId = job.id;
   const delivered: string[] = [];
   const transient: string[] = [];
   if (job.notify.email?.length && !deps.mailer) {
@@ -61,11 +110,11 @@ export async function processNotify(
       actor: 'notifier',
       action: 'notify.refused',
       jobId,
-      detail: { sink: 'email', round, status, reason: 'no FLEET_SMTP_URL is configured' },
+      detail: { sink: 'email', ...detail, reason: 'no FLEET_SMTP_URL is configured' },
     });
   }
   for (const sink of sinksFor(job, deps)) {
-    const deliveryKey = `${round}:${status}:${sink.key}`;
+    const deliveryKey = `${ledgerKey}:${sink.key}`;
     if (await deps.store.deliveries.isDelivered(jobId, deliveryKey)) continue;
     try {
       await sink.deliver(report);
@@ -75,7 +124,7 @@ export async function processNotify(
         actor: 'notifier',
         action: 'notify.delivered',
         jobId,
-        detail: { sink: sink.kind, target: sink.target, round, status, attempt },
+        detail: { sink: sink.kind, target: sink.target, ...detail, attempt },
       });
       delivered.push(sink.key);
     } catch (err) {
@@ -90,8 +139,7 @@ export async function processNotify(
         detail: {
           sink: sink.kind,
           target: sink.target,
-          round,
-          status,
+          ...detail,
           reason: failure.message,
           attempt,
           attemptsLeft,

@@ -10,7 +10,7 @@ import {
   type Resolver,
 } from '@certfleet/config';
 import { SIGNATURE_HEADER, signBody } from '@certfleet/jobs';
-import type { Job } from '@certfleet/store';
+import type { Report } from './reports.js';
 import type { Transporter } from 'nodemailer';
 
 /** A failed delivery; permanent ones (the receiver refused the report) are not retried. */
@@ -25,34 +25,14 @@ export class DeliveryError extends Error {
   }
 }
 
-export interface Report {
-  job: Job;
-  round: number;
-  status: string;
-  /** `<jobId>:<round>:<status>` */
-  idempotencyKey: string;
-}
-
-/** One destination of a completion report. */
+/** One destination of a report. */
 export interface Sink {
-  /** Stable key: the same sink is never delivered twice for one round and status. */
+  /** Stable key: the same sink is never delivered one report twice. */
   key: string;
   kind: 'webhook' | 'slack' | 'email';
   /** Where it goes, for the audit trail (host or recipients, never a secret). */
   target: string;
   deliver(report: Report): Promise<void>;
-}
-
-/** The body of the outbound webhook (API.md). */
-export function reportBody(job: Job, round: number): string {
-  // source and reason up front: a receiver tells a repair job from a submitted one without digging
-  return JSON.stringify({
-    event: 'job.finished',
-    round,
-    source: job.source,
-    ...(job.reason === undefined ? {} : { reason: job.reason }),
-    job,
-  });
 }
 
 function hostOf(url: string): string {
@@ -153,7 +133,7 @@ export function webhookSink(url: string, secret: string | undefined, options: Po
     kind: 'webhook',
     target: hostOf(url),
     async deliver(report) {
-      const body = reportBody(report.job, report.round);
+      const body = report.body;
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'idempotency-key': report.idempotencyKey,
@@ -165,115 +145,37 @@ export function webhookSink(url: string, secret: string | undefined, options: Po
   };
 }
 
-/** Per-host lines: `acme-prd/fe-1 installed` or `acme-prd/fe-2 failed: host_unreachable`. */
-function hostLines(job: Job): string[] {
-  return job.targets.map(
-    (t) =>
-      `${t.environment}/${t.frontEnd} (${t.host}): ${t.status}${t.unchanged ? ' (unchanged)' : ''}` +
-      `${t.thumbprint ? `, thumbprint ${t.thumbprint} in ${t.store ?? 'LocalMachine\\My'}` : ''}` +
-      `${t.error ? ` — ${t.error.code}: ${t.error.message}` : ''}`,
-  );
-}
-
-function headline(job: Job, status: string): string {
-  return `certfleet: ${job.ticket} ${job.name} ${status.replace('_', ' ')}`;
-}
-
-function pathLines(job: Job): string[] {
-  return Object.entries(job.paths).map(([env, path]) => `${env}: ${path}`);
-}
-
-/** A readable text report, shared by Slack and e-mail. */
-export function reportText(job: Job, status: string, round: number): string {
-  const installed = job.targets.filter((t) => t.status === 'installed').length;
-  return [
-    headline(job, status),
-    `Job ${job.id}, round ${round}: ${installed} of ${job.targets.length} front-ends installed.`,
-    `Certificate: ${job.certificate.subject} (expires ${job.certificate.notAfter.slice(0, 10)})`,
-    ...(job.source === 'reconcile'
-      ? [`Repair job made by reconcile: ${job.reason ?? 'a front-end lacked it'}`]
-      : []),
-    '',
-    'Path to load the certificate from:',
-    ...pathLines(job).map((l) => `  ${l}`),
-    '',
-    'Front-ends:',
-    ...hostLines(job).map((l) => `  ${l}`),
-  ].join('\n');
-}
-
-/** Slack-compatible incoming webhook: a readable message with the path and per-host summary. */
+/** Slack-compatible incoming webhook: the report's readable message. */
 export function slackSink(url: string, options: PostOptions): Sink {
   return {
     key: `slack:${url}`,
     kind: 'slack',
     target: hostOf(url),
     async deliver(report) {
-      const { job, status, round } = report;
-      const icon =
-        status === 'completed' ? ':white_check_mark:' : status === 'rejected' ? ':no_entry:' : ':warning:';
-      const body = JSON.stringify({
-        text: `${icon} ${headline(job, status)}`,
-        blocks: [
-          { type: 'section', text: { type: 'mrkdwn', text: `${icon} *${headline(job, status)}*` } },
-          {
-            type: 'section',
-            text: {
-              type: 'mrkdwn',
-              text: `*Path*\n${pathLines(job)
-                .map((l) => `\`${l}\``)
-                .join('\n')}`,
-            },
-          },
-          {
-            type: 'section',
-            text: { type: 'mrkdwn', text: `*Front-ends* (round ${round})\n${hostLines(job).join('\n')}` },
-          },
-        ],
-      });
       await post(
         url,
         { 'content-type': 'application/json', 'idempotency-key': report.idempotencyKey },
-        body,
+        JSON.stringify(report.slack),
         options,
       );
     },
   };
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** E-mail over SMTP (nodemailer): text and HTML, with the path and the hosts. */
+/** E-mail over SMTP (nodemailer): the report's text and HTML. */
 export function emailSink(transport: Transporter, from: string, to: string[]): Sink {
   return {
     key: `email:${[...to].sort().join(',')}`,
     kind: 'email',
     target: to.join(', '),
     async deliver(report) {
-      const { job, status, round } = report;
-      const rows = job.targets
-        .map(
-          (t) =>
-            `<tr><td>${escapeHtml(`${t.environment}/${t.frontEnd}`)}</td><td>${escapeHtml(t.host)}</td>` +
-            `<td>${escapeHtml(t.status)}</td><td>${escapeHtml(t.error ? `${t.error.code}: ${t.error.message}` : t.path)}</td></tr>`,
-        )
-        .join('');
-      const html =
-        `<h2>${escapeHtml(headline(job, status))}</h2>` +
-        `<p>Job ${escapeHtml(job.id)}, round ${round}. Certificate ${escapeHtml(job.certificate.subject)}.</p>` +
-        `<h3>Path</h3><ul>${pathLines(job)
-          .map((l) => `<li><code>${escapeHtml(l)}</code></li>`)
-          .join('')}</ul>` +
-        `<h3>Front-ends</h3><table border="1" cellpadding="4"><tr><th>target</th><th>host</th><th>state</th><th>path or error</th></tr>${rows}</table>`;
       try {
         await transport.sendMail({
           from,
           to,
-          subject: headline(job, status),
-          text: reportText(job, status, round),
-          html,
+          subject: report.headline,
+          text: report.text,
+          html: report.html,
           headers: { 'X-Certfleet-Idempotency-Key': report.idempotencyKey },
         });
       } catch (err) {

@@ -1,8 +1,11 @@
 export { finalStatus, processInstall } from './finish-job.js';
 export { processTarget } from './install-target.js';
 export type { TargetDeps } from './install-target.js';
-export { startWorker } from './start.js';
-export type { RunningWorker } from './start.js';
+export { EXPIRY_WATCH_SCHEDULER, startWorker } from './start.js';
+export type { RunningWorker, WorkerOptions } from './start.js';
+export { processExpiryWatch } from './expiry-watch.js';
+export type { ExpiryWarning, ExpiryWatchDeps, ExpiryWatchResult } from './expiry-watch.js';
+export { crossedThreshold, daysLeft } from './expiry-thresholds.js';
 export type { WorkerDeps } from './worker-deps.js';
 export { createWorkers } from './workers.js';
 export type { FleetWorkers } from './workers.js';

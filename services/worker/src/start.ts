@@ -10,8 +10,21 @@ export interface RunningWorker extends Running {
   workers: FleetWorkers;
 }
 
+/** What a test may give a worker instead of the system's. */
+export interface WorkerOptions {
+  /** The expiry watch's clock. */
+  clock?: () => Date;
+}
+
+/** The id of the daily expiry watch's BullMQ job scheduler. */
+export const EXPIRY_WATCH_SCHEDULER = 'expiry-watch-daily';
+
 /** Starts the install workers; close() stops taking work and waits for running targets. */
-export async function startWorker(config: FleetConfig, logger: Logger): Promise<RunningWorker> {
+export async function startWorker(
+  config: FleetConfig,
+  logger: Logger,
+  options: WorkerOptions = {},
+): Promise<RunningWorker> {
   const { redis, store, queues, inventory, ...core } = await openCore(config, logger);
   const workers = createWorkers({
     config,
@@ -20,6 +33,7 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
     connection: redis,
     inventory: () => inventory.current,
     logger,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const schedule = (): Promise<void> =>
     scheduleDriftChecks(queues, inventory.current, config.driftIntervalMs).catch((err: Error) =>
@@ -50,6 +64,8 @@ export async function startWorker(config: FleetConfig, logger: Logger): Promise<
       .then((n) => logger.info({ resealed: n }, 'retained secrets sealed under the current master key'))
       .catch((err: Error) => logger.warn({ err: err.message }, 'retained secrets not re-sealed'));
   }
+  // every worker sets the same daily schedule: FLEET_EXPIRY_CHECK_AT, the newest start's wins
+  await queues.scheduleDaily(JobName.ExpiryWatch, EXPIRY_WATCH_SCHEDULER, config.expiryCheckAt, {});
   process.on('SIGHUP', onHup);
   const subscriber = duplicateRedis(redis);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber'));

@@ -13,6 +13,8 @@ export interface WorkerDeps {
   connection: ConnectionOptions;
   inventory: () => Inventory;
   logger: Logger;
+  /** The expiry watch's clock; the system clock when absent (tests give their own). */
+  clock?: () => Date;
 }
 
 /** The time as the store writes it. */

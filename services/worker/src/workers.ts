@@ -2,6 +2,7 @@ import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
 import { SessionPool } from '@certfleet/ssh';
 import type { Worker } from 'bullmq';
 import { processDriftCheck } from './drift-check.js';
+import { processExpiryWatch, type ExpiryWatchDeps } from './expiry-watch.js';
 import { processInstall } from './finish-job.js';
 import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
@@ -16,6 +17,8 @@ export interface FleetWorkers {
   driftCheck: Worker;
   /** Compares environments with their certificates and asks for repairs. */
   reconcile: Worker;
+  /** The daily (and on demand) expiry watch. */
+  expiryWatch: Worker;
   /** The Linux connection pool (its `stats` show handshakes saved). */
   pool: SessionPool;
   /** Starts taking work. */
@@ -37,18 +40,21 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     lanes: new HostLanes(),
     pool: new SessionPool(),
   };
+  const expiryDeps: ExpiryWatchDeps = { ...deps, clock: deps.clock ?? (() => new Date()) };
   const {
     install,
     'install-target': installTarget,
     'drift-check': driftCheck,
     reconcile,
+    'expiry-watch': expiryWatch,
   } = createJobWorkers(
-    [JobName.Install, JobName.InstallTarget, JobName.DriftCheck, JobName.Reconcile],
+    [JobName.Install, JobName.InstallTarget, JobName.DriftCheck, JobName.Reconcile, JobName.ExpiryWatch],
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
       [JobName.DriftCheck]: (run) => processDriftCheck(targetDeps, run),
       [JobName.Reconcile]: (run) => processReconcile(deps, run),
+      [JobName.ExpiryWatch]: (run) => processExpiryWatch(expiryDeps, run),
     },
     {
       connection: deps.connection,
@@ -60,6 +66,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
         // one environment's check at a time per process; each looks at its hosts in parallel
         [JobName.DriftCheck]: { ...common, concurrency: 1 },
         [JobName.Reconcile]: { ...common, concurrency: 1 },
+        [JobName.ExpiryWatch]: { ...common, concurrency: 1 },
       },
     },
   );
@@ -68,9 +75,10 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     installTarget,
     driftCheck,
     reconcile,
+    expiryWatch,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget, driftCheck, reconcile]);
+      startJobWorkers([install, installTarget, driftCheck, reconcile, expiryWatch]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
       const graceful = Promise.all([
@@ -78,6 +86,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
         install.close(),
         driftCheck.close(),
         reconcile.close(),
+        expiryWatch.close(),
       ]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {

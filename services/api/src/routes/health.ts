@@ -33,7 +33,10 @@ export async function healthRoutes(scope: FastifyInstance, { deps }: RouteOption
     },
   );
 
-  const registry = createMetricsRegistry(deps.store, deps.queues);
+  const registry = createMetricsRegistry(deps.store, deps.queues, {
+    environments: () => deps.inventory().environments.map((e) => e.name),
+    clock: deps.clock ?? (() => new Date()),
+  });
   app.get(
     '/metrics',
     { schema: { tags: ['health'], summary: 'Prometheus metrics (fleet-wide job metrics and this process)' } },
