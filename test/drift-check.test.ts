@@ -285,6 +285,57 @@ describe('the drift check of an environment', () => {
     }
   });
 
+  it('asks for a repair of what it found under repair: approve: one job per certificate, pending an approver, for the wrong hosts alone', async () => {
+    const repairs = await stack.request('bob', 'GET', '/v1/jobs?source=reconcile&limit=50');
+    expect(repairs.status).toBe(200);
+    const open = repairs.body.items.filter(
+      (j: { status: string; name: string }) => j.status === 'pending_approval' && j.name === NAME,
+    );
+    // the first finding (fe-1 missing) made one; fe-1 stayed under it, fe-2's CA file made the second
+    const reasons = open.map((j: { reason: string }) => j.reason);
+    expect(reasons).toHaveLength(2);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^drift check \S+: different on fe-2$/),
+        expect.stringMatching(/^drift check \S+: missing on fe-1$/),
+      ]),
+    );
+    for (const job of open) {
+      expect(job).toMatchObject({ source: 'reconcile', submittedBy: 'system', approvedBy: null });
+      expect(job.targets).toHaveLength(1);
+    }
+    // the unreachable fe-3 got none
+    expect(
+      open.flatMap((j: { targets: { frontEnd: string }[] }) => j.targets.map((t) => t.frontEnd)).sort(),
+    ).toEqual(['fe-1', 'fe-2']);
+  });
+
+  it('restores the original bytes once an approver approves the repairs, and the next check finds every host ok', async () => {
+    await fleet.hosts[2]!.start();
+    const repairs = await stack.request(
+      'bob',
+      'GET',
+      '/v1/jobs?source=reconcile&status=pending_approval&limit=50',
+    );
+    for (const job of repairs.body.items.filter((j: { name: string }) => j.name === NAME)) {
+      const approved = await stack.request('bob', 'POST', `/v1/jobs/${job.id}/approve`);
+      expect(approved.status).toBe(202);
+      for (;;) {
+        const now = await stack.request('bob', 'GET', `/v1/jobs/${job.id}`);
+        if (now.body.status === 'completed') break;
+        expect(['queued', 'running']).toContain(now.body.status);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    }
+    const pfx = readFileSync(path.join(fleet.hosts[0]!.dir, `${NAME}.pfx`));
+    expect(sha256(pfx)).toBe(sha256(readFileSync(path.join(fleet.hosts[2]!.dir, `${NAME}.pfx`))));
+    expect(readFileSync(path.join(fleet.hosts[1]!.dir, `${NAME}.ca1.cer`))).toEqual(
+      readFileSync(path.join(fleet.hosts[2]!.dir, `${NAME}.ca1.cer`)),
+    );
+    const cells = await check();
+    expect(Object.values(cells).map((c) => c.state)).toEqual(['ok', 'ok', 'ok']);
+  });
+
   it('audits who asked for each check', async () => {
     const audit = await stack.request('bob', 'GET', '/v1/audit?limit=200');
     const checks = audit.body.items.filter((e: { action: string }) => e.action === 'drift.check');

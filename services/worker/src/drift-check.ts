@@ -29,8 +29,8 @@ export interface DriftDeps extends WorkerDeps {
   /** How long a check waits for an install to leave a host before it reports it busy. */
   lockWaitMs?: number;
   /**
-   * Told of a finished check that found something not ok: where a repair (issue 16,
-   * reconcile) hooks in. Not set here: the check itself never changes a host.
+   * Told of a finished check that found something not ok: the workers ask for repairs
+   * there (`drift-repair.ts`); the check itself never changes a host.
    */
   onFindings?: (check: DriftCheck, findings: DriftFinding[]) => Promise<void>;
 }

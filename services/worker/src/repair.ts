@@ -19,7 +19,8 @@ export type RepairOutcome =
   | { kind: 'submission_needed'; frontEnds: string[]; message: string };
 
 /**
- * Asks for a repair of one certificate on some front-ends of an environment: a
+ * Asks for a repair of one certificate on some front-ends of an environment (the
+ * reason as text, or made for the hosts the job ends up with): a
  * normal job (plan hash, approval rules, report) for those hosts alone, with
  * `source: reconcile` and the reason; at most one open per host. Reconcile calls
  * it for front-ends that lack a certificate, and so may the drift check.
@@ -29,8 +30,11 @@ export async function requestRepair(
   env: string,
   certificateName: string,
   frontEnds: readonly string[],
-  reason: string,
+  reasonOf: string | ((frontEnds: readonly string[]) => string),
 ): Promise<RepairOutcome> {
+  // the reason of a job for some of the hosts says what was seen on those
+  const reasonFor = (hosts: readonly string[]): string =>
+    typeof reasonOf === 'string' ? reasonOf : reasonOf(hosts);
   const inventory = deps.inventory();
   const environment = findEnvironment(inventory, env);
   if (!environment) throw new RepairError('unknown_environment', `no environment ${env} in the inventory`);
@@ -53,7 +57,9 @@ export async function requestRepair(
     secret = await deps.store.retained.open(env, certificateName);
     why = `no secret is retained for it (installed before retention, or it expired)`;
   }
-  if (!secret || !install) return submissionNeeded(deps, env, certificateName, frontEnds, reason, why);
+  if (!secret || !install) {
+    return submissionNeeded(deps, env, certificateName, frontEnds, reasonFor(frontEnds), why);
+  }
 
   const id = newJobId();
   const isOpen = async (holder: string): Promise<boolean> => {
@@ -72,7 +78,7 @@ export async function requestRepair(
   }
   if (claimed.length === 0) return { kind: 'open', jobIds: [...alreadyOpen] };
   try {
-    const job = await createRepairJob(deps, install, env, claimed, reason, secret, id);
+    const job = await createRepairJob(deps, install, env, claimed, reasonFor(claimed), secret, id);
     const queued = environment.repair === 'auto' && (await queueAtOnce(deps, job));
     return {
       kind: 'created',

@@ -1,7 +1,8 @@
 import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
 import { SessionPool } from '@certfleet/ssh';
 import type { Worker } from 'bullmq';
-import { processDriftCheck } from './drift-check.js';
+import { processDriftCheck, type DriftDeps } from './drift-check.js';
+import { repairDrift } from './drift-repair.js';
 import { processExpiryWatch, type ExpiryWatchDeps } from './expiry-watch.js';
 import { processInstall } from './finish-job.js';
 import { HostLanes } from './host-lanes.js';
@@ -40,6 +41,13 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     lanes: new HostLanes(),
     pool: new SessionPool(),
   };
+  // drift found by a check is repaired under the environment's repair policy, like a new front-end
+  const driftDeps: DriftDeps = {
+    ...targetDeps,
+    onFindings: async (check, findings) => {
+      await repairDrift(deps, check, findings);
+    },
+  };
   const expiryDeps: ExpiryWatchDeps = { ...deps, clock: deps.clock ?? (() => new Date()) };
   const {
     install,
@@ -52,7 +60,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
-      [JobName.DriftCheck]: (run) => processDriftCheck(targetDeps, run),
+      [JobName.DriftCheck]: (run) => processDriftCheck(driftDeps, run),
       [JobName.Reconcile]: (run) => processReconcile(deps, run),
       [JobName.ExpiryWatch]: (run) => processExpiryWatch(expiryDeps, run),
     },
