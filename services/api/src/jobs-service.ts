@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
 import { planInstall, type Inventory } from '@certfleet/inventory';
-import { JobName, type FleetQueues } from '@certfleet/jobs';
+import { approveAndStart, JobName, type FleetQueues } from '@certfleet/jobs';
 import { canTransition, newJobId, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments } from './plan.js';
@@ -167,23 +167,13 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   if (!(await deps.store.secrets.has(id))) {
     throw conflict('conflict', `the sealed certificate of job ${id} has expired; submit it again`);
   }
-  const moved = await deps.store.jobs.transition(id, 'approve', { approvedBy: approver });
-  if (!moved.ok) throw conflict('conflict', `job ${id} is no longer pending approval`);
-  await deps.store.secrets.persist(id);
-  try {
-    await deps.queues.addInstallFlow(
-      id,
-      1,
-      job.targets.map((t) => ({ id: t.id })),
-    );
-  } catch {
-    // Hand the job back rather than leave it queued with nothing in the queue.
-    await deps.store.jobs.transition(id, 'undoApprove', { approvedBy: null }).catch(() => undefined);
-    await deps.store.secrets.expire(id, deps.config.secretTtlMs).catch(() => undefined);
+  const started = await approveAndStart(deps.store, deps.queues, job, approver, deps.config.secretTtlMs);
+  if (started.kind === 'conflict') throw conflict('conflict', `job ${id} is no longer pending approval`);
+  if (started.kind === 'queue_down') {
     throw new ApiError(503, 'unavailable', 'the queue is unreachable; approve again in a moment');
   }
   await deps.store.audit.append({ actor: approver, action: 'approve', jobId: id });
-  return moved.job;
+  return started.job;
 }
 
 /** Rejects a pending job with a reason; its sealed secret is deleted at once. */

@@ -1,4 +1,5 @@
 import { findEnvironment, planInstall, retainsSecrets } from '@certfleet/inventory';
+import { approveAndStart } from '@certfleet/jobs';
 import { isFinalStatus, newJobId, type Job, type JobRecord, type SecretBundle } from '@certfleet/store';
 import { RepairError } from './repair-error.js';
 import { now, type WorkerDeps } from './worker-deps.js';
@@ -155,20 +156,11 @@ async function createRepairJob(
 
 /** `repair: auto`: approved by `system` and queued at once; a queue that is down leaves it pending approval. */
 async function queueAtOnce(deps: WorkerDeps, job: Job): Promise<boolean> {
-  const moved = await deps.store.jobs.transition(job.id, 'approve', { approvedBy: SYSTEM_ACTOR });
-  if (!moved.ok) return false;
-  await deps.store.secrets.persist(job.id);
-  try {
-    await deps.queues.addInstallFlow(
-      job.id,
-      1,
-      job.targets.map((t) => ({ id: t.id })),
-    );
-  } catch (err) {
-    await deps.store.jobs.transition(job.id, 'undoApprove', { approvedBy: null }).catch(() => undefined);
-    await deps.store.secrets.expire(job.id, deps.config.secretTtlMs).catch(() => undefined);
+  const started = await approveAndStart(deps.store, deps.queues, job, SYSTEM_ACTOR, deps.config.secretTtlMs);
+  if (started.kind === 'conflict') return false;
+  if (started.kind === 'queue_down') {
     deps.logger.warn(
-      { jobId: job.id, err: (err as Error).message },
+      { jobId: job.id, err: started.err.message },
       'repair job left pending approval: queue unreachable',
     );
     return false;
