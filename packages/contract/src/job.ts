@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { CertificateSummary } from './certificate.js';
 import { ENV_PATTERN, JOB_ID_PATTERN, NAME_PATTERN, PERSON_PATTERN, TICKET_PATTERN } from './patterns.js';
 import { JobStatus, TargetErrorCode, TargetStatus } from './statuses.js';
+import { StringEnum } from './string-enum.js';
 
 /** A notify URL; its address is checked by the service (README: notify URLs), not by a pattern. */
 const NotifyUrl = Type.String({
@@ -92,6 +93,10 @@ export const NOT_STARTED = {
   round: 1,
 } as const satisfies Partial<Target>;
 
+/** What a job does on its hosts: install a certificate, put the previous one back, or remove it (README: Changing a certificate safely). */
+export const JOB_ACTIONS = ['install', 'rollback', 'uninstall'] as const;
+export type JobAction = (typeof JOB_ACTIONS)[number];
+
 const jobRecordFields = {
   id: Type.String(),
   ticket: Type.String(),
@@ -102,6 +107,12 @@ const jobRecordFields = {
     description: 'reconcile: a repair job certfleet made for hosts that lack a certificate',
   }),
   reason: Type.Optional(Type.String({ description: 'why a repair job was made, e.g. "new front-end fe-7"' })),
+  action: Type.Optional(
+    StringEnum(
+      JOB_ACTIONS,
+      'what the job does on each host; absent: install (every job before rollback and uninstall)',
+    ),
+  ),
   submittedBy: Type.String(),
   approvedBy: Type.Union([Type.String(), Type.Null()]),
   rejectedBy: Type.Union([Type.String(), Type.Null()]),
