@@ -20,6 +20,7 @@ import {
   type Stack,
   generateClientKeyPair,
   startInProcessHost,
+  removeCertificate,
   type InProcessHost,
 } from '@certfleet/test-kit';
 
@@ -147,5 +148,54 @@ describe('a Windows environment through the API', () => {
     const final = await stack.waitForJob(submitted.body.id);
     expect(final.status).toBe('completed');
     expect(final.targets.every((t: { unchanged: boolean }) => t.unchanged)).toBe(true);
+  });
+  /** Runs a drift check as bob and waits for it: front-end → its one certificate's verdict. */
+  async function check(): Promise<Record<string, { state: string; detail: string }>> {
+    const started = await stack.request('bob', 'POST', '/v1/environments/acme-prd/check');
+    expect(started.status).toBe(202);
+    for (;;) {
+      const res = await stack.request('bob', 'GET', '/v1/environments/acme-prd/check');
+      if (res.body.id === started.body.id && res.body.status === 'done') {
+        return Object.fromEntries(
+          res.body.hosts.map((h: { frontEnd: string; certificates: { state: string; detail: string }[] }) => [
+            h.frontEnd,
+            h.certificates[0]!,
+          ]),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
+  it('checks the Windows front-ends for drift: a certificate removed from LocalMachine\\My is missing there, and its approved repair puts it back', async () => {
+    const thumbprint = createHash('sha1').update(certs.leafDer).digest('hex').toUpperCase();
+    const ok = await check();
+    expect(ok['fe-1']).toMatchObject({ state: 'ok' });
+    expect(ok['fe-2']).toMatchObject({ state: 'ok' });
+
+    removeCertificate(hosts[1]!.root, 'My', thumbprint);
+    const drifted = await check();
+    expect(drifted['fe-1']!.state).toBe('ok');
+    expect(drifted['fe-2']).toEqual({
+      name: 'win-client',
+      state: 'missing',
+      detail: `certificate ${thumbprint} not in LocalMachine\\My`,
+    });
+
+    // repair: approve (the default): a repair job for fe-2 alone waits for an approver
+    const repairs = await stack.request('bob', 'GET', '/v1/jobs?source=reconcile&status=pending_approval');
+    const [repair] = repairs.body.items;
+    expect(repairs.body.items).toHaveLength(1);
+    expect(repair).toMatchObject({ name: 'win-client', submittedBy: 'system' });
+    expect(repair.reason).toMatch(/^drift check \S+: missing on fe-2$/);
+    expect(repair.targets.map((t: { frontEnd: string }) => t.frontEnd)).toEqual(['fe-2']);
+    expect((await stack.request('bob', 'POST', `/v1/jobs/${repair.id}/approve`)).status).toBe(202);
+    const repaired = await stack.waitForJob(repair.id);
+    expect(repaired.status).toBe('completed');
+    expect(repaired.targets[0]).toMatchObject({ status: 'installed', thumbprint, store: 'LocalMachine\\My' });
+    expect(hosts[1]!.readStore().My[thumbprint]).toMatchObject({ hasPrivateKey: true });
+
+    const again = await check();
+    expect(again['fe-2']).toMatchObject({ state: 'ok' });
   });
 });
