@@ -343,4 +343,12 @@ describe('the drift check of an environment', () => {
     expect(checks.map((e: { actor: string }) => e.actor)).toEqual(expect.arrayContaining(['bob', 'carol']));
     expect(checks[0].detail).toMatchObject({ environment: 'acme-prd', checkId: expect.any(String) });
   });
+  it('drops the drift metrics of an environment removed from the inventory', async () => {
+    expect(Object.keys(await driftMetrics())).toHaveLength(4);
+    await stack.writeInventory(fleetEnvironments(fleet, { 'acme-dev': 1 }));
+    expect((await stack.request('carol', 'POST', '/v1/inventory/reload')).status).toBe(200);
+    expect(await driftMetrics()).toEqual({});
+    const text = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(text).not.toMatch(/certfleet_certificate_expiry_seconds\{environment="acme-prd"/);
+  });
 });

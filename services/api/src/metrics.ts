@@ -35,7 +35,10 @@ class RedisBackedMetric {
   }
 }
 
-/** Where the expiry metric reads its certificates and its time. */
+/**
+ * The inventory and clock the per-environment metrics read: expiry and drift show only
+ * the environments of the inventory now (a removed environment's series disappear).
+ */
 export interface ExpirySource {
   /** The environments of the inventory now. */
   environments: () => string[];
@@ -131,7 +134,12 @@ export function createMetricsRegistry(
       METRIC_NAMES.driftHosts,
       'Front-ends per worst certificate state in the latest drift check of each environment.',
       'gauge',
-      async () => (await store.driftChecks.latestAll()).flatMap(driftHostCounts),
+      async () => {
+        const current = new Set(expiry.environments());
+        return (await store.driftChecks.latestAll())
+          .filter((check) => current.has(check.environment))
+          .flatMap(driftHostCounts);
+      },
     ) as never,
   );
   registry.registerMetric(
