@@ -4,11 +4,9 @@
  * own disks and processes, and the check is run through the API and through the real
  * fleetctl executable, its result read back as JSON, as a grid and as metrics.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRedis, type RedisClient } from '@certfleet/jobs';
 import { FleetKeys } from '@certfleet/store';
 import { chromium } from 'playwright-core';
@@ -22,9 +20,8 @@ import {
   type Fleet,
   type Stack,
 } from '@certfleet/test-kit';
+import { runFleetctl } from './support/fleetctl.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(ROOT, 'packages/cli/bin/fleetctl.js');
 const NAME = 'acme-payments-client';
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -87,24 +84,7 @@ describe('the drift check of an environment', () => {
     return out;
   }
 
-  const fleetctl = (
-    args: string[],
-    as: string,
-  ): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CERTFLEET_URL: stack.url, CERTFLEET_TOKEN: stack.tokens[as]! },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  };
+  const fleetctl = (args: string[], as: string) => runFleetctl(stack.url, stack.tokens[as]!, args);
 
   it('has nothing to show before the first check, and lets only approvers and admins start one', async () => {
     // the scheduled check of a new environment may already have run: an empty registry, no host touched
@@ -264,8 +244,14 @@ describe('the drift check of an environment', () => {
       const states = (): Promise<(string | null)[]> =>
         env.locator('td[data-state]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-state')));
       await expect.poll(states).toEqual(['missing', 'different', 'unreachable']);
+      // the registry above the grid: the certificate, its path and how long it is valid for
+      const row = env.locator(`table.registry tr[data-certificate="${NAME}"]`);
       await expect
-        .poll(() => env.locator('tbody th').allTextContents())
+        .poll(() => row.locator('td').first().textContent())
+        .toBe(`${fleet.installDir}/${NAME}.pfx`);
+      expect(await row.locator('.badge').textContent()).toMatch(/^expires in \d+ days$/);
+      await expect
+        .poll(() => env.locator('table.drift-grid tbody th').allTextContents())
         .toEqual([
           `fe-1 ${fleet.hosts[0]!.address}`,
           `fe-2 ${fleet.hosts[1]!.address}`,

@@ -25,6 +25,7 @@ import {
   type Receiver,
   type Stack,
 } from '@certfleet/test-kit';
+import { runFleetctl } from './support/fleetctl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -289,6 +290,20 @@ describe('reconcile: a front-end added to an environment gets the certificates i
       }),
     ]);
     await expect(stat(path.join(fleet.hosts[2]!.dir, fileOf('rc-noretain')))).rejects.toThrow();
+
+    // the same through the real fleetctl: an operator lists it; only an admin starts a run
+    const listed = await runFleetctl(stack.url, stack.tokens['alice']!, ['reconcile', '--needed']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`  rc-noretain/fe-3 rc-noretain-client: ${needed[0].reason}`);
+    const refused = await runFleetctl(stack.url, stack.tokens['alice']!, ['reconcile']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('forbidden');
+    const ran = await runFleetctl(stack.url, stack.tokens['carol']!, ['reconcile', '--json']);
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({
+      reconcile: { id: expect.stringMatching(/^reconcile-manual-/) },
+      items: [expect.objectContaining({ environment: 'rc-noretain', frontEnd: 'fe-3' })],
+    });
   });
 
   it('keeps the retained secret until the certificate’s notAfter and replaces it when a new certificate of that name is installed', async () => {

@@ -11,10 +11,13 @@ export type {
   DriftCheckStarted,
   EnvCertificate,
   EnvironmentView,
+  ExpiryCheckAccepted,
   Job,
   JobList,
   JobSource,
   JobStatus,
+  ReconcileAccepted,
+  RepairsNeeded,
   Target as TargetRecord,
 } from '@certfleet/contract';
 export { JOB_SOURCES, JOB_STATUSES } from '@certfleet/contract';

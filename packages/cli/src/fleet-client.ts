@@ -5,9 +5,12 @@ import type {
   DriftCheck,
   DriftCheckStarted,
   EnvironmentView,
+  ExpiryCheckAccepted,
   Job,
   JobList,
   ListJobsQuery,
+  ReconcileAccepted,
+  RepairsNeeded,
   SubmitRequest,
 } from './api-types.js';
 import { ConnectionError } from './connection-error.js';
@@ -78,6 +81,21 @@ export class FleetClient {
 
   latestCheck(environment: string): Promise<DriftCheck> {
     return this.call('GET', `/v1/environments/${encodeURIComponent(environment)}/check`);
+  }
+
+  /** Runs the expiry watch now (admin). */
+  expiryCheck(): Promise<ExpiryCheckAccepted> {
+    return this.call('POST', '/v1/expiry/check');
+  }
+
+  /** Queues a reconcile run (admin). */
+  reconcile(): Promise<ReconcileAccepted> {
+    return this.call('POST', '/v1/reconcile');
+  }
+
+  /** The repairs that wait for a new submission. */
+  repairsNeeded(): Promise<RepairsNeeded> {
+    return this.call('GET', '/v1/reconcile');
   }
 
   audit(jobId: string): Promise<{ items: AuditEntry[] }> {

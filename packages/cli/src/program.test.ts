@@ -92,6 +92,8 @@ describe('help', () => {
       'jobs',
       'retry',
       'envs',
+      'expiry',
+      'reconcile',
       'doctor',
       'check',
       'audit',
@@ -315,5 +317,97 @@ describe('requests and exit codes', () => {
     });
     expect(repairs.calls[0]!.url).toBe('http://api.test/v1/jobs?limit=50&source=reconcile');
     expect((await run(['jobs', '--source', 'cron'], { answers: [] })).code).not.toBe(0);
+  });
+  it('expiry lists the certificates soonest first with whole days left, filters by --within, and --check runs the watch first', async () => {
+    const cert = (name: string, notAfter: string) => ({
+      name,
+      fingerprintSha256: 'ab'.repeat(32),
+      subject: `CN=${name}`,
+      notAfter,
+      path: `/srv/certs/${name}.pfx`,
+      jobId: 'job-1',
+      installedAt: '2025-01-01T00:00:00Z',
+      ticket: 'CASE-9',
+    });
+    const envs = [
+      {
+        name: 'acme-prd',
+        platform: 'linux',
+        installDir: '/srv/certs',
+        frontEnds: [],
+        certificates: [cert('late', '2026-11-27T12:00:00Z'), cert('soon', '2025-12-07T18:00:00Z')],
+      },
+      {
+        name: 'acme-qa',
+        platform: 'linux',
+        installDir: '/srv/certs',
+        frontEnds: [],
+        certificates: [cert('old', '2025-11-20T00:00:00Z')],
+      },
+    ];
+    const all = await run(['expiry'], { answers: [[200, envs]] });
+    expect(all.code).toBe(0);
+    const rows = all.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^ENVIRONMENT\s+NAME\s+EXPIRES\s+DAYS LEFT\s+TICKET\s+PATH$/);
+    expect(rows.slice(1).map((r) => r.split(/\s{2,}/).slice(0, 4))).toEqual([
+      ['acme-qa', 'old', '2025-11-20 00:00:00Z', 'expired 8d ago'],
+      ['acme-prd', 'soon', '2025-12-07 18:00:00Z', '10'],
+      ['acme-prd', 'late', '2026-11-27 12:00:00Z', '365'],
+    ]);
+    expect(all.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['GET http://api.test/v1/environments']);
+
+    const within = await run(['expiry', '--within', '10'], { answers: [[200, envs]] });
+    expect(within.stdout).not.toContain('late');
+    expect(within.stdout).toContain('soon');
+    const none = await run(['expiry', '--within', '5'], { answers: [[200, [envs[0]]]] });
+    expect(none.stdout).toBe('no certificate expires within 5 days\n');
+
+    const checked = await run(['expiry', '--check'], {
+      answers: [
+        [202, { id: 'expiry-watch-x' }],
+        [200, envs],
+      ],
+    });
+    expect(checked.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'POST http://api.test/v1/expiry/check',
+      'GET http://api.test/v1/environments',
+    ]);
+    expect(checked.stderr).toBe(
+      'expiry watch expiry-watch-x queued: its reports go to the configured sinks\n',
+    );
+    expect((await run(['expiry', '--within', 'soon'], { answers: [] })).code).toBe(1);
+  });
+
+  it('reconcile queues a run and lists the repairs waiting for a submission; --needed only lists them', async () => {
+    const needed = {
+      items: [
+        {
+          environment: 'acme-prd',
+          name: 'acme-client',
+          frontEnd: 'fe-3',
+          reason: 'acme-client is missing on fe-3 of acme-prd (new front-end fe-3), and …: submit it again',
+          at: '2025-11-27T11:00:00Z',
+        },
+      ],
+    };
+    const r = await run(['reconcile'], {
+      answers: [
+        [202, { id: 'reconcile-manual-1' }],
+        [200, needed],
+      ],
+    });
+    expect(r.code).toBe(0);
+    expect(r.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'POST http://api.test/v1/reconcile',
+      'GET http://api.test/v1/reconcile',
+    ]);
+    expect(r.stderr).toContain('reconcile reconcile-manual-1 queued');
+    expect(r.stdout).toBe(
+      'waiting for a new submission (no secret is kept to install again):\n' +
+        `  acme-prd/fe-3 acme-client: ${needed.items[0]!.reason}\n`,
+    );
+    const only = await run(['reconcile', '--needed'], { answers: [[200, { items: [] }]] });
+    expect(only.calls.map((c) => c.method)).toEqual(['GET']);
+    expect(only.stdout).toBe('no repair waits for a new submission\n');
   });
 });

@@ -16,7 +16,13 @@ import { firstLine, maxPfxBytes, readOptionFile, readPassword, readPfxFile } fro
 import { checkProgress, exitCodeForCheck, renderCheck } from './render-check.js';
 import { renderDoctor } from './render-doctor.js';
 import { renderJobSummary } from './render-job.js';
-import { renderAudit, renderEnvironments, renderJobList } from './render-lists.js';
+import {
+  renderAudit,
+  renderEnvironments,
+  renderExpiry,
+  renderJobList,
+  renderRepairsNeeded,
+} from './render-lists.js';
 import { clean } from './table.js';
 import { watchJob } from './watch.js';
 
@@ -414,6 +420,57 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
       const envs = await client.environments();
       if (opts.json) printJson(envs);
       else write(renderEnvironments(envs));
+    });
+
+  // Keeping environments right: the expiry watch and reconcile on demand
+  command('expiry')
+    .summary(
+      'list the installed certificates by expiry, soonest first; --check runs the expiry watch now (admin)',
+    )
+    .description(
+      'Prints every certificate of every environment with its notAfter and whole days left, soonest first.\n' +
+        'With --check, first asks the API to run the expiry watch now (role admin): every certificate past a\n' +
+        'FLEET_EXPIRY_WARN_DAYS threshold whose warning was not sent yet gets its report, never twice.',
+    )
+    .option(
+      '--within <days>',
+      'only those that expire within this many days (0 to 3650)',
+      wholeNumber(0, 3650),
+    )
+    .option('--check', 'run the expiry watch now (role admin)')
+    .addHelpText(
+      'after',
+      examples('fleetctl expiry', 'fleetctl expiry --within 30', 'fleetctl expiry --check --json'),
+    )
+    .action(async (opts: CommonOptions & { within?: number; check?: boolean }) => {
+      const client = await connect(opts);
+      const run = opts.check ? await client.expiryCheck() : undefined;
+      const envs = await client.environments();
+      if (opts.json) return printJson(run ? { watch: run, environments: envs } : envs);
+      if (run) io.stderr.write(`expiry watch ${run.id} queued: its reports go to the configured sinks\n`);
+      write(renderExpiry(envs, io.now?.() ?? new Date(), opts.within));
+    });
+
+  command('reconcile')
+    .summary('compare every environment with its certificates now and ask for the repairs (admin)')
+    .description(
+      'Queues a reconcile run (role admin): every front-end that lacks a certificate of its environment gets a\n' +
+        'repair job (fleetctl jobs --source reconcile). Then lists the repairs that wait for a new submission\n' +
+        'because no secret is kept. --needed lists those only, without running (operator or approver).',
+    )
+    .option('--needed', 'only list the repairs that wait for a new submission; start nothing')
+    .addHelpText('after', examples('fleetctl reconcile', 'fleetctl reconcile --needed --json'))
+    .action(async (opts: CommonOptions & { needed?: boolean }) => {
+      const client = await connect(opts);
+      const run = opts.needed ? undefined : await client.reconcile();
+      const needed = await client.repairsNeeded();
+      if (opts.json) return printJson(run ? { reconcile: run, ...needed } : needed);
+      if (run) {
+        io.stderr.write(
+          `reconcile ${run.id} queued; the repair jobs it makes: fleetctl jobs --source reconcile\n`,
+        );
+      }
+      write(renderRepairsNeeded(needed));
     });
 
   command('doctor')

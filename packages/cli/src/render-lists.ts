@@ -1,4 +1,4 @@
-import type { AuditEntry, EnvironmentView, JobList } from './api-types.js';
+import type { AuditEntry, EnvironmentView, JobList, RepairsNeeded } from './api-types.js';
 import { countTargets, formatTime } from './render-job.js';
 import { renderTable } from './table.js';
 
@@ -64,6 +64,47 @@ export function renderEnvironments(envs: readonly EnvironmentView[]): string[] {
     );
   }
   return lines;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * `fleetctl expiry`: every installed certificate, soonest expiry first, with whole days left
+ * (rounded down; negative once expired), only those within `withinDays` when given.
+ */
+export function renderExpiry(envs: readonly EnvironmentView[], now: Date, withinDays?: number): string[] {
+  const rows = envs
+    .flatMap((e) => e.certificates.map((c) => ({ env: e.name, ...c })))
+    .map((c) => ({ ...c, daysLeft: Math.floor((Date.parse(c.notAfter) - now.getTime()) / DAY_MS) }))
+    .filter((c) => withinDays === undefined || c.daysLeft <= withinDays)
+    .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter) || a.env.localeCompare(b.env));
+  if (rows.length === 0) {
+    return [
+      withinDays === undefined
+        ? 'no certificates installed'
+        : `no certificate expires within ${withinDays} days`,
+    ];
+  }
+  return renderTable(
+    ['ENVIRONMENT', 'NAME', 'EXPIRES', 'DAYS LEFT', 'TICKET', 'PATH'],
+    rows.map((c) => [
+      c.env,
+      c.name,
+      formatTime(c.notAfter),
+      c.daysLeft < 0 ? `expired ${-c.daysLeft}d ago` : String(c.daysLeft),
+      c.ticket ?? '',
+      c.path,
+    ]),
+  );
+}
+
+/** `fleetctl reconcile`: the repairs that wait for a new submission, one line each. */
+export function renderRepairsNeeded(needed: RepairsNeeded): string[] {
+  if (needed.items.length === 0) return ['no repair waits for a new submission'];
+  return [
+    'waiting for a new submission (no secret is kept to install again):',
+    ...needed.items.map((n) => `  ${n.environment}/${n.frontEnd} ${n.name}: ${n.reason}`),
+  ];
 }
 
 /** An audit entry's detail as `key=value` pairs. */

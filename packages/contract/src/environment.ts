@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { runAccepted } from './expiry.js';
 
 /** The operating system of an environment's front-ends. */
 export const Platform = Type.Union([Type.Literal('linux'), Type.Literal('windows')]);
@@ -112,3 +113,27 @@ export const DoctorReport = Type.Object(
   { additionalProperties: false },
 );
 export type DoctorReport = Static<typeof DoctorReport>;
+
+/** `GET /v1/reconcile`: the repairs that wait for a new submission (`retain: false`, or no secret kept). */
+export const RepairsNeeded = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          environment: Type.String(),
+          name: Type.String(),
+          frontEnd: Type.String(),
+          reason: Type.String({ description: 'what is missing where, and what to submit' }),
+          at: Type.String({ format: 'date-time' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RepairsNeeded = Static<typeof RepairsNeeded>;
+
+/** `POST /v1/reconcile`: the reconcile run queued. */
+export const ReconcileAccepted = runAccepted('the reconcile run');
+export type ReconcileAccepted = Static<typeof ReconcileAccepted>;

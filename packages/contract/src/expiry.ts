@@ -20,9 +20,11 @@ export const ExpiryReport = Type.Object(
 );
 export type ExpiryReport = Static<typeof ExpiryReport>;
 
+/** The answer of a route that queued one run of a job: its id. */
+export function runAccepted(what: string) {
+  return Type.Object({ id: Type.String({ description: what }) }, { additionalProperties: false });
+}
+
 /** `POST /v1/expiry/check`: the run of the expiry watch that was queued. */
-export const ExpiryCheckAccepted = Type.Object(
-  { id: Type.String({ description: 'the expiry-watch run' }) },
-  { additionalProperties: false },
-);
+export const ExpiryCheckAccepted = runAccepted('the expiry-watch run');
 export type ExpiryCheckAccepted = Static<typeof ExpiryCheckAccepted>;

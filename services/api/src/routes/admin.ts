@@ -1,31 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
-import { EnvironmentSummaryList } from '@certfleet/contract';
+import { EnvironmentSummaryList, ReconcileAccepted, RepairsNeeded } from '@certfleet/contract';
 import { JobName, reconcileJobId } from '@certfleet/jobs';
-import { Type } from 'typebox';
 import { errors } from '../schemas.js';
 import { describeEnvironments } from './environments.js';
 import type { RouteOptions } from './jobs.js';
-
-/** The repairs that wait for a new submission (environments with `retain: false`, or no secret kept). */
-const RepairsNeeded = Type.Object(
-  {
-    items: Type.Array(
-      Type.Object(
-        {
-          environment: Type.String(),
-          name: Type.String(),
-          frontEnd: Type.String(),
-          reason: Type.String({ description: 'what is missing where, and what to submit' }),
-          at: Type.String({ format: 'date-time' }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 /** Admin-only routes: the inventory reload, and reconcile on demand. */
 export async function adminRoutes(scope: FastifyInstance, { deps, limited }: RouteOptions): Promise<void> {
@@ -67,7 +47,7 @@ export async function adminRoutes(scope: FastifyInstance, { deps, limited }: Rou
         summary: 'Compare every environment with its certificates now, and ask for the repairs it needs',
         description:
           'Queues a reconcile run (it also runs after every inventory reload and every FLEET_RECONCILE_INTERVAL).',
-        response: { 202: Type.Object({ id: Type.String() }), ...errors(401, 403, 429, 503) },
+        response: { 202: ReconcileAccepted, ...errors(401, 403, 429, 503) },
       },
     },
     async (_request, reply) => {

@@ -5,7 +5,7 @@
 import { latestCheck, listEnvironments, startCheck } from './api.js';
 import { $, h, show, showError } from './dom.js';
 import { isCurrent, pollLater } from './navigation.js';
-import { renderDriftGrid } from './render-drift.js';
+import { renderDriftGrid, renderRegistry } from './render-drift.js';
 
 const RUNNING_POLL_MS = 3000;
 const IDLE_POLL_MS = 15000;
@@ -49,6 +49,7 @@ export async function openDrift(gen, focus = true) {
           { class: 'card', 'data-environment': env.name },
           h('div', { class: 'heading-row' }, h('h2', { text: `${env.name} (${env.platform})` }), button),
           error,
+          renderRegistry(env.certificates),
           renderDriftGrid(checks[i] ?? null),
         );
       }),

@@ -7,10 +7,13 @@ import { DAY_MS, days, fmtTime } from './format.js';
 
 const EXPIRY_SOON_DAYS = 30;
 
-/** A badge saying how long the certificate is valid for, or why it is not. @param {CertificateSummary} cert */
-function expiry(cert) {
+/**
+ * A badge saying how long the certificate is valid for, or why it is not.
+ * @param {{ notAfter: string, notBefore?: string }} cert
+ */
+export function expiry(cert) {
   const now = Date.now();
-  const from = Date.parse(cert.notBefore);
+  const from = cert.notBefore === undefined ? Number.NaN : Date.parse(cert.notBefore);
   const to = Date.parse(cert.notAfter);
   if (Number.isNaN(to)) return h('span', { class: 'badge bad', text: 'unknown expiry' });
   if (to <= now) return h('span', { class: 'badge bad', text: `EXPIRED ${days(now - to)} ago` });

@@ -2,9 +2,47 @@
 // An environment's latest drift check as a grid: a row per front-end, a column per certificate,
 // each cell the certificate's state there with the detail as its title.
 
-/** @import { DriftCheck } from './wire-types.js' */
+/** @import { DriftCheck, EnvironmentView } from './wire-types.js' */
 import { h } from './dom.js';
 import { fmtTime, statusBadge } from './format.js';
+import { expiry } from './render-certificate.js';
+
+/**
+ * The certificates an environment's registry holds (what the grid checks): name, path and
+ * when each expires, soonest first, with the expiry badge of the certificate card.
+ * @param {EnvironmentView['certificates']} certificates
+ */
+export function renderRegistry(certificates) {
+  if (certificates.length === 0) return h('p', { class: 'muted', text: 'No certificate installed here.' });
+  const soonest = [...certificates].sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
+  return h(
+    'table',
+    { class: 'registry' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['Certificate', 'Path', 'Valid until', 'Expiry'].map((text) => h('th', { scope: 'col', text })),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...soonest.map((c) =>
+        h(
+          'tr',
+          { 'data-certificate': c.name },
+          h('th', { scope: 'row', text: c.name }),
+          h('td', { text: c.path }),
+          h('td', {}, fmtTime(c.notAfter)),
+          h('td', {}, expiry(c)),
+        ),
+      ),
+    ),
+  );
+}
 
 /**
  * The grid of one check, or a line saying there is none yet.
