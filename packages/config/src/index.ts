@@ -78,6 +78,13 @@ export interface FleetConfig {
   expiryWarnDays: number[];
   /** FLEET_EXPIRY_CHECK_AT: the UTC time of day of the daily expiry watch. */
   expiryCheckAt: TimeOfDay;
+  // Help desks (README: Help desks).
+  /** FLEET_ADAPTERS: the YAML file of help desk instances; absent, no help desk adapters. */
+  adaptersPath: string | undefined;
+  /** FLEET_INTAKE_LINK_TTL: how long a one-time password link works. */
+  intakeLinkTtlMs: number;
+  /** FLEET_PUBLIC_URL: where customers reach certfleet (password links); the API's own address when absent. */
+  publicUrl: string | undefined;
 }
 
 /** A time of day in UTC. */
@@ -299,6 +306,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     reconcileIntervalMs: duration(env, 'FLEET_RECONCILE_INTERVAL', '1h'),
     expiryWarnDays: expiryWarnDays(env),
     expiryCheckAt: expiryCheckAt(env),
+    // Help desks (README: Help desks).
+    adaptersPath: text(env, 'FLEET_ADAPTERS'),
+    intakeLinkTtlMs: duration(env, 'FLEET_INTAKE_LINK_TTL', '72h'),
+    publicUrl: url(env, 'FLEET_PUBLIC_URL', ['http:', 'https:']),
   };
 }
 

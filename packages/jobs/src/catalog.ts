@@ -25,6 +25,8 @@ export const JobName = {
   Reconcile: 'reconcile',
   // expiry watch (README: Keeping environments right)
   ExpiryWatch: 'expiry-watch',
+  // Help desks (README: Help desks)
+  HelpdeskIntake: 'helpdesk-intake',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -134,6 +136,27 @@ export function driftSchedulerId(environment: string): string {
   return `drift-check--${environment}`;
 }
 
+// --- help desks (README: Help desks) ------------------------------------------------
+
+/**
+ * A verified help desk webhook: read the ticket back and take its attachments in.
+ * Ids only: what the ticket says is read through the desk's API, never from the webhook.
+ */
+export const HelpdeskIntakePayload = Type.Object({
+  system: Type.String({ pattern: '^[a-z]{1,32}$' }),
+  instance: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  deliveryId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
+  ticketId: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+});
+export type HelpdeskIntakePayload = Static<typeof HelpdeskIntakePayload>;
+
+/** Deterministic id of one delivery's intake: the same delivery twice is one job. */
+export function helpdeskIntakeJobId({ system, instance, deliveryId }: HelpdeskIntakePayload): string {
+  return `intake-${system}-${instance}-${deliveryId}`;
+}
+
+// ------------------------------------------------------------------------------------
+
 /** How often a job runs and how long it waits between runs. */
 export interface RetryPolicy {
   /** Runs in all, the first included. */
@@ -181,6 +204,7 @@ interface PayloadSchemas {
   [JobName.DriftCheck]: typeof DriftCheckPayload;
   [JobName.Reconcile]: typeof ReconcilePayload;
   [JobName.ExpiryWatch]: typeof ExpiryWatchPayload;
+  [JobName.HelpdeskIntake]: typeof HelpdeskIntakePayload;
 }
 
 /** The payload type of a job name. */
@@ -200,6 +224,8 @@ const RETRY = {
   sweep: { attempts: 2, backoffMs: 5000 },
   /** A watch only reads Redis and enqueues reports: a few quick retries. */
   watch: { attempts: 3, backoffMs: 5000 },
+  /** A help desk intake: the desk may be busy or down for a while. */
+  intake: { attempts: 6, backoffMs: 5000, jitter: 0.5 },
 } as const satisfies Record<string, RetryPolicy>;
 
 /** An entry on its job name's own queue, kept a week once finished. */
@@ -220,4 +246,10 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.DriftCheck]: entry(JobName.DriftCheck, DriftCheckPayload, driftCheckJobId, RETRY.check),
   [JobName.Reconcile]: entry(JobName.Reconcile, ReconcilePayload, reconcileJobId, RETRY.sweep),
   [JobName.ExpiryWatch]: entry(JobName.ExpiryWatch, ExpiryWatchPayload, expiryWatchJobId, RETRY.watch),
+  [JobName.HelpdeskIntake]: entry(
+    JobName.HelpdeskIntake,
+    HelpdeskIntakePayload,
+    helpdeskIntakeJobId,
+    RETRY.intake,
+  ),
 };

@@ -18,6 +18,8 @@ export {
   ExpiryNotice,
   ExpiryWatchPayload,
   expiryWatchJobId,
+  HelpdeskIntakePayload,
+  helpdeskIntakeJobId,
 } from './catalog.js';
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';

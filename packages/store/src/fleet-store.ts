@@ -13,6 +13,7 @@ import { WebhookDeliveries } from './webhook-deliveries.js';
 import { InstalledHosts } from './installed-hosts.js';
 import { RepairClaims } from './repair-claims.js';
 import { RetainedSecrets } from './retained-secrets.js';
+import { HelpdeskIntakes } from './helpdesk-intakes.js';
 
 export interface FleetStoreOptions extends SealedSecretsOptions {
   /** Key prefix without braces: keys are written `{prefix}:…`. */
@@ -50,6 +51,9 @@ export class FleetStore {
   readonly repairs: RepairClaims;
   /** Expiry warnings already sent, per environment, certificate and threshold. */
   readonly expiry: ExpiryLedger;
+  // Help desks (README: Help desks).
+  /** Pending help desk intakes (sealed) and the ticket each help desk job reports to. */
+  readonly intakes: HelpdeskIntakes;
 
   constructor(
     readonly redis: RedisClient,
@@ -68,6 +72,7 @@ export class FleetStore {
     this.installedHosts = new InstalledHosts(redis, this.keys);
     this.repairs = new RepairClaims(redis, this.keys);
     this.expiry = new ExpiryLedger(redis, this.keys);
+    this.intakes = new HelpdeskIntakes(redis, this.keys, this.secrets);
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */

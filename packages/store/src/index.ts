@@ -43,3 +43,5 @@ export { RepairClaims } from './repair-claims.js';
 export type { RepairNeeded } from './repair-claims.js';
 export { unsealWithAny } from './seal.js';
 export { newJobId } from './job-id.js';
+// Help desks (README: Help desks).
+export type { HelpdeskIntakes, IntakeFiles, PendingIntake, TicketLink } from './helpdesk-intakes.js';

@@ -137,6 +137,18 @@ export class FleetKeys {
 
   // ----------------------------------------------------------------------------------
 
+  // Help desks (README: Help desks).
+
+  /** Hash of one pending help desk intake (its sealed attachments), by the SHA-256 of its link's token. */
+  helpdeskIntake(tokenSha256: string): string {
+    return `${this.tag}:helpdesk:intake:${tokenSha256}`;
+  }
+
+  /** The ticket a help desk job reports to. */
+  helpdeskJob(jobId: string): string {
+    return `${this.tag}:helpdesk:job:${jobId}`;
+  }
+
   /** A key certfleet never writes, for a test's own planted data under the same hash tag. */
   scratch(name: string): string {
     return `${this.tag}:scratch:${name}`;

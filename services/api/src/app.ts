@@ -31,6 +31,8 @@ import { expiryRoutes } from './routes/expiry.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webhookRoutes } from './webhook-route.js';
+import { adapterRoutes, intakeLinkRoutes } from './adapter-route.js';
+import type { HelpdeskAdapters } from '@certfleet/helpdesk';
 import { commonErrorStatuses, errors } from './schemas.js';
 
 export interface ApiDeps {
@@ -44,6 +46,9 @@ export interface ApiDeps {
   reloadInventory?: () => Promise<Inventory>;
   /** The clock of the expiry check and its metric; the system clock when absent (tests give their own). */
   clock?: () => Date;
+  // Help desks (README: Help desks).
+  /** The configured help desk instances and where customers reach the password page; absent, none. */
+  helpdesk?: { adapters: HelpdeskAdapters; publicUrl: () => string };
 }
 
 export interface BuildOptions {
@@ -179,6 +184,9 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   await app.register(expiryRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
   await app.register(boardRoutes, { deps });
+  // Help desks (README: Help desks).
+  await app.register(adapterRoutes, { deps, limited });
+  await app.register(intakeLinkRoutes, { deps, limited });
 
   // The approval page: static files, no build step; it calls the API with the user's token.
   await app.register(fastifyStatic, {

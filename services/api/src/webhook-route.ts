@@ -15,7 +15,7 @@ declare module 'fastify' {
 }
 
 /** Reads a request body up to `limit` bytes; a larger one is 413 (its rest is read and dropped). */
-function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+export function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -48,6 +48,18 @@ function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<Buffer
   });
 }
 
+/**
+ * Makes a scope take any content type as raw bytes (the signature is checked over them in
+ * preParsing, before anything is parsed); answers the body limit.
+ */
+export function takeRawBodies(app: FastifyInstance): number {
+  const keepRaw = (_request: unknown, _body: string | Buffer, done: (err: null, body: unknown) => void) =>
+    done(null, {});
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw);
+  return app.initialConfig.bodyLimit ?? 1024 * 1024;
+}
+
 export interface WebhookRouteOptions {
   deps: ApiDeps;
   limited: { rateLimit: { max: number; timeWindow: number } };
@@ -63,11 +75,7 @@ export async function webhookRoutes(scope: FastifyInstance, opts: WebhookRouteOp
   const { deps } = opts;
   // Any content type is taken (the signature answers first, in preParsing); the body is
   // the raw bytes read there, parsed as JSON only once signed.
-  const keepRaw = (_request: unknown, _body: string | Buffer, done: (err: null, body: unknown) => void) =>
-    done(null, {});
-  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw);
+  const bodyLimit = takeRawBodies(app);
   app.post(
     '/v1/webhooks/ticket',
     {

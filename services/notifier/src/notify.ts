@@ -6,7 +6,17 @@ import { UnrecoverableError, type ConnectionOptions } from 'bullmq';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import { expiryReport, jobReport, type Report } from './reports.js';
-import { DeliveryError, emailSink, slackSink, webhookSink, type PostOptions, type Sink } from './sinks.js';
+import {
+  DeliveryError,
+  emailSink,
+  slackSink,
+  ticketSink,
+  webhookSink,
+  type PostOptions,
+  type Sink,
+} from './sinks.js';
+import type { HelpdeskAdapters } from '@certfleet/helpdesk';
+import type { TicketLink } from '@certfleet/store';
 
 export interface NotifierDeps {
   config: FleetConfig;
@@ -19,10 +29,12 @@ export interface NotifierDeps {
   resolve?: Resolver;
   /** SMTP transport; made from FLEET_SMTP_URL when absent. */
   mailer?: Transporter;
+  /** The help desk instances (FLEET_ADAPTERS) a job's ticket note goes to. */
+  adapters?: HelpdeskAdapters;
 }
 
 /** The job's own sinks plus the configured ones, each once. */
-export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
+export function sinksFor(job: Job, deps: NotifierDeps, ticket?: TicketLink): Sink[] {
   const { config } = deps;
   const timeoutMs = deps.timeoutMs ?? 10_000;
   // A submitter's URLs go through the address policy; the operator's FLEET_NOTIFY_* URLs are configuration.
@@ -45,6 +57,9 @@ export function sinksFor(job: Job, deps: NotifierDeps): Sink[] {
   if (job.notify.email?.length && deps.mailer) {
     add(emailSink(deps.mailer, config.emailFrom ?? 'certfleet@localhost', job.notify.email));
   }
+  // Help desks: the ticket the job came from gets an internal note
+  const desk = ticket && deps.adapters?.get(ticket.system, ticket.instance);
+  if (ticket && desk) add(ticketSink(desk, ticket.ticketId));
   return sinks;
 }
 
@@ -113,7 +128,8 @@ export async function processNotify(
       detail: { sink: 'email', ...detail, reason: 'no FLEET_SMTP_URL is configured' },
     });
   }
-  for (const sink of sinksFor(job, deps)) {
+  const ticket = 'event' in payload ? undefined : await deps.store.intakes.ticketOf(jobId);
+  for (const sink of sinksFor(job, deps, ticket)) {
     const deliveryKey = `${ledgerKey}:${sink.key}`;
     if (await deps.store.deliveries.isDelivered(jobId, deliveryKey)) continue;
     try {

@@ -12,6 +12,7 @@ import {
 import { SIGNATURE_HEADER, signBody } from '@certfleet/jobs';
 import type { Report } from './reports.js';
 import type { Transporter } from 'nodemailer';
+import { DeskHttpError, type HelpdeskAdapter } from '@certfleet/helpdesk';
 
 /** A failed delivery; permanent ones (the receiver refused the report) are not retried. */
 export class DeliveryError extends Error {
@@ -29,7 +30,7 @@ export class DeliveryError extends Error {
 export interface Sink {
   /** Stable key: the same sink is never delivered one report twice. */
   key: string;
-  kind: 'webhook' | 'slack' | 'email';
+  kind: 'webhook' | 'slack' | 'email' | 'ticket';
   /** Where it goes, for the audit trail (host or recipients, never a secret). */
   target: string;
   deliver(report: Report): Promise<void>;
@@ -185,6 +186,36 @@ export function emailSink(transport: Transporter, from: string, to: string[]): S
           `SMTP: ${(err as Error).message.split('\n')[0]}`,
           code !== undefined && code >= 500 && code < 600,
         );
+      }
+    },
+  };
+}
+
+// --- help desks (README: Help desks) ------------------------------------------------
+
+/** The marker that makes a ticket note idempotent: a note holding it is never written twice. */
+export function ticketMarker(report: Report): string {
+  return `[certfleet ${report.idempotencyKey}]`;
+}
+
+/**
+ * An internal note on the help desk ticket a job came from: the report's text and its
+ * marker, written only when no note holds the marker yet (a retry after a lost answer).
+ */
+export function ticketSink(adapter: HelpdeskAdapter, ticketId: string): Sink {
+  const where = `${adapter.system}/${adapter.instance}`;
+  return {
+    key: `ticket:${where}/${ticketId}`,
+    kind: 'ticket',
+    target: `${where} ticket ${ticketId}`,
+    async deliver(report) {
+      const marker = ticketMarker(report);
+      try {
+        if (await adapter.hasNote(ticketId, marker)) return;
+        await adapter.writeNote(ticketId, `${report.text}\n\n${marker}`);
+      } catch (err) {
+        if (err instanceof DeskHttpError) throw new DeliveryError(`${where}: ${err.message}`, err.permanent);
+        throw err;
       }
     },
   };

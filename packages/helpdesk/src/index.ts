@@ -1,0 +1,22 @@
+/** Help desk adapters (README: Help desks): the adapters file, one adapter per system, the desks' HTTP. */
+export { HELPDESK_SYSTEMS } from './adapter.js';
+export type {
+  DeskAttachment,
+  DeskRequest,
+  DeskTicket,
+  Doorbell,
+  HelpdeskAdapter,
+  HelpdeskSystem,
+} from './adapter.js';
+export { AdaptersError, HelpdeskAdapters, loadAdapters, parseAdapters } from './adapters-file.js';
+export { DeskHttp, retryAfterMs } from './desk-http.js';
+export type { DeskHttpOptions } from './desk-http.js';
+export { DeskHttpError } from './desk-http-error.js';
+export type { DeskHttpErrorCode } from './desk-http-error.js';
+export {
+  ZENDESK_INVOCATION_HEADER,
+  ZENDESK_SIGNATURE_HEADER,
+  ZENDESK_TIMESTAMP_HEADER,
+  ZendeskAdapter,
+  zendeskSignature,
+} from './zendesk.js';

@@ -1,0 +1,40 @@
+/** What each help desk system contributes to the adapters file, and helpers they share. */
+import { Type, type Static, type TSchema } from 'typebox';
+import type { HelpdeskAdapter } from './adapter.js';
+
+/** A secret named, never written, in the adapters file: `{ env: NAME }` or `{ file: /path }`. */
+export const SecretRef = Type.Object(
+  {
+    env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' })),
+    file: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false, description: 'exactly one of env (a variable name) or file (a path)' },
+);
+export type SecretRef = Static<typeof SecretRef>;
+
+/** One system: the schema of its instances, which of their fields are secrets, and how to build one. */
+export interface SystemDefinition<S extends TSchema> {
+  schema: S;
+  /** Top-level fields holding a SecretRef; the adapter gets their values. */
+  secretFields: readonly string[];
+  create(instance: Static<S>, secrets: Readonly<Record<string, string>>): HelpdeskAdapter;
+}
+
+/** One header's value (the first, when repeated). */
+export function headerOf(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A field's value as a list: a multi-select's array, or text split on commas and spaces. */
+export function splitList(value: unknown): string[] {
+  const parts = Array.isArray(value)
+    ? value.map(String)
+    : typeof value === 'string'
+      ? value.split(/[\s,]+/)
+      : [];
+  return parts.map((p) => p.trim()).filter((p) => p.length > 0);
+}
