@@ -78,6 +78,9 @@ export interface FleetConfig {
   expiryWarnDays: number[];
   /** FLEET_EXPIRY_CHECK_AT: the UTC time of day of the daily expiry watch. */
   expiryCheckAt: TimeOfDay;
+  // Maintenance windows (README: Maintenance windows)
+  /** FLEET_WINDOW_RECHECK: the longest a scheduled job waits before it looks at its window again. */
+  windowRecheckMs: number;
 }
 
 /** A time of day in UTC. */
@@ -299,6 +302,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     reconcileIntervalMs: duration(env, 'FLEET_RECONCILE_INTERVAL', '1h'),
     expiryWarnDays: expiryWarnDays(env),
     expiryCheckAt: expiryCheckAt(env),
+    windowRecheckMs: duration(env, 'FLEET_WINDOW_RECHECK', '15m'),
   };
 }
 

@@ -25,6 +25,8 @@ export const JobName = {
   Reconcile: 'reconcile',
   // expiry watch (README: Keeping environments right)
   ExpiryWatch: 'expiry-watch',
+  // Maintenance windows (README: Maintenance windows)
+  WindowStart: 'window-start',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -134,6 +136,26 @@ export function driftSchedulerId(environment: string): string {
   return `drift-check--${environment}`;
 }
 
+// --- maintenance windows --------------------------------------------------------------
+
+/**
+ * The wake-up of a scheduled job: a delayed job that starts its round when its window is
+ * open, else queues the next wake-up (`check` + 1). Every wake-up of a job has its own id.
+ */
+export const WindowStartPayload = Type.Object({
+  jobId: JobId,
+  round: Round,
+  check: Type.Integer({ minimum: 1 }),
+});
+export type WindowStartPayload = Static<typeof WindowStartPayload>;
+
+/** Deterministic id of one wake-up: a repeated enqueue (two workers, a retry) is one job. */
+export function windowStartJobId({ jobId, round, check }: WindowStartPayload): string {
+  return `window-${jobId}-r${round}-c${check}`;
+}
+
+// ------------------------------------------------------------------------------------
+
 /** How often a job runs and how long it waits between runs. */
 export interface RetryPolicy {
   /** Runs in all, the first included. */
@@ -181,6 +203,7 @@ interface PayloadSchemas {
   [JobName.DriftCheck]: typeof DriftCheckPayload;
   [JobName.Reconcile]: typeof ReconcilePayload;
   [JobName.ExpiryWatch]: typeof ExpiryWatchPayload;
+  [JobName.WindowStart]: typeof WindowStartPayload;
 }
 
 /** The payload type of a job name. */
@@ -220,4 +243,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
   [JobName.DriftCheck]: entry(JobName.DriftCheck, DriftCheckPayload, driftCheckJobId, RETRY.check),
   [JobName.Reconcile]: entry(JobName.Reconcile, ReconcilePayload, reconcileJobId, RETRY.sweep),
   [JobName.ExpiryWatch]: entry(JobName.ExpiryWatch, ExpiryWatchPayload, expiryWatchJobId, RETRY.watch),
+  [JobName.WindowStart]: entry(JobName.WindowStart, WindowStartPayload, windowStartJobId, RETRY.round),
 };
