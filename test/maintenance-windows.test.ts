@@ -13,6 +13,7 @@ import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } fro
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
+import { until } from './support/until.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -24,21 +25,6 @@ const WINDOW = { days: ['sat', 'sun'], from: '02:00', to: '05:00', tz: 'Europe/L
 const OUTSIDE = Date.parse('2025-03-05T12:00:00Z');
 const OPENS = '2025-03-08T02:00:00.000Z';
 const INSIDE = Date.parse('2025-03-08T02:30:00Z');
-
-/** Polls until `probe` answers something truthy. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('maintenance windows: an approved job waits for its window', () => {
   let fleet: Fleet;
