@@ -16,6 +16,7 @@ import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
+import { until } from './support/until.js';
 import {
   startFleet,
   startReceiver,
@@ -29,21 +30,6 @@ import { runFleetctl } from './support/fleetctl.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-
-/** Polls until `probe` answers something truthy. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('reconcile: a front-end added to an environment gets the certificates it lacks', () => {
   let fleet: Fleet;

@@ -133,6 +133,12 @@ const LIFECYCLE: Record<TransitionName, { from: JobStatus[]; to: JobStatus[] }> 
   finish: { from: ['queued', 'running'], to: ['completed', 'partially_failed', 'failed'] },
   retry: { from: ['partially_failed', 'failed'], to: ['queued'] },
   undoRetry: { from: ['queued'], to: ['partially_failed', 'failed'] },
+  // Maintenance windows (README: Maintenance windows)
+  schedule: { from: ['pending_approval'], to: ['scheduled'] },
+  undoSchedule: { from: ['scheduled'], to: ['pending_approval'] },
+  reschedule: { from: ['scheduled'], to: ['scheduled'] },
+  startScheduled: { from: ['scheduled'], to: ['queued'] },
+  undoStartScheduled: { from: ['queued'], to: ['scheduled'] },
 };
 
 describe('the job lifecycle in Redis', () => {

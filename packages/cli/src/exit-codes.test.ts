@@ -6,6 +6,7 @@ describe('exit codes', () => {
   it('maps every job status to the documented exit code', () => {
     expect(Object.fromEntries(JOB_STATUSES.map((s) => [s, exitCodeForStatus(s)]))).toEqual({
       pending_approval: 0,
+      scheduled: 0,
       queued: 0,
       running: 0,
       completed: 0,

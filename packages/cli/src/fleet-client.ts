@@ -63,6 +63,11 @@ export class FleetClient {
     return this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/reject`, { reason });
   }
 
+  /** Maintenance windows: an admin starts a scheduled job at once. */
+  startNow(id: string, reason: string): Promise<Job> {
+    return this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/start-now`, { reason });
+  }
+
   retry(id: string): Promise<Job> {
     return this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
   }

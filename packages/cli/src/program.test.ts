@@ -97,6 +97,7 @@ describe('help', () => {
       'doctor',
       'check',
       'audit',
+      'start-now',
     ]);
     for (const name of names) {
       const { code, stdout, stderr } = await run([name, '--help']);
@@ -293,6 +294,30 @@ describe('requests and exit codes', () => {
     expect(oneLine(proxy.stderr)).toBe(
       'fleetctl: http_502: http://api.test answered 502 Bad Gateway without a certfleet error; is it the certfleet API?',
     );
+  });
+
+  it('start-now sends the reason and exits 0; status shows a scheduled job with its start time', async () => {
+    const started = makeJob({ status: 'queued', approvedBy: 'bob', startsAt: '2025-03-08T02:00:00.000Z' });
+    const r = await run(['start-now', 'job-1', '--reason', 'outage'], { answers: [[202, started]] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('job mwyu1-0123456789abcdef started now, outside its window: queued');
+    expect(r.calls[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://api.test/v1/jobs/job-1/start-now',
+      body: { reason: 'outage' },
+    });
+    const usage = await run(['start-now', 'job-1']);
+    expect(usage.code).toBe(1);
+    const scheduled = makeJob({
+      status: 'scheduled',
+      approvedBy: 'bob',
+      startsAt: '2025-03-08T02:00:00.000Z',
+    });
+    const s = await run(['status', 'job-1'], { answers: [[200, scheduled]] });
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/Status +scheduled/);
+    expect(s.stdout).toMatch(/Starts +2025-03-08 02:00/);
+    expect(s.stdout).toContain('fleetctl start-now mwyu1-0123456789abcdef --reason');
   });
 
   it('reject sends the reason and exits 0; jobs passes its filters', async () => {

@@ -535,6 +535,24 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
       else write(renderAudit(items));
     });
 
+  // Maintenance windows (README: Maintenance windows)
+  command('start-now')
+    .summary('start a job scheduled for its maintenance window at once (admin), with a reason')
+    .argument('<id>', 'the job id')
+    .requiredOption('--reason <text>', 'why it cannot wait for the window (recorded in the audit log)')
+    .option('--watch', 'then follow the job until it ends; the exit code is its final status')
+    .addHelpText('after', examples('fleetctl start-now <id> --reason "outage: CASE-123456" --watch'))
+    .action(async (id: string, opts: WatchOption & { reason: string }) => {
+      const client = await connect(opts);
+      const job = await client.startNow(id, opts.reason);
+      if (opts.watch) return follow(client, job, id, opts.json === true);
+      if (opts.json) return printJson(job);
+      write([
+        `job ${job.id} started now, outside its window: ${job.status}`,
+        `follow it: fleetctl status ${job.id} --watch`,
+      ]);
+    });
+
   for (const cmd of program.commands) addCommonOptions(cmd);
   return program;
 }

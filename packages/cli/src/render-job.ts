@@ -82,6 +82,11 @@ export function nextStep(job: Job): string | undefined {
   switch (job.status) {
     case 'pending_approval':
       return `waiting for approval by someone other than ${job.submittedBy}: fleetctl approve ${job.id}`;
+    case 'scheduled':
+      return (
+        `waiting for its maintenance window: starts ${formatTime(job.startsAt)}; ` +
+        `an admin may start it now: fleetctl start-now ${job.id} --reason "…"`
+      );
     case 'queued':
     case 'running':
       return `follow it: fleetctl status ${job.id} --watch`;
@@ -106,6 +111,7 @@ export function renderJobSummary(job: Job, now: Date): string[] {
   ];
   if (job.source === 'reconcile') head.push(['Source', `reconcile (repair job): ${job.reason ?? ''}`]);
   if (job.approvedBy) head.push(['Approved by', job.approvedBy]);
+  if (job.status === 'scheduled') head.push(['Starts', `${formatTime(job.startsAt)} (maintenance window)`]);
   if (job.status === 'rejected') {
     head.push(['Rejected by', `${job.rejectedBy ?? '?'}: ${job.rejectReason ?? ''}`]);
   }

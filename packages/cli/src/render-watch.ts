@@ -95,7 +95,8 @@ function statusLine(previous: Job | undefined, job: Job): string | undefined {
     job.approvedBy && previous?.approvedBy !== job.approvedBy ? `, approved by ${job.approvedBy}` : '';
   switch (job.status) {
     case 'pending_approval':
-      return `job ${job.id} pending_approval: ${nextStep(job)}`;
+    case 'scheduled':
+      return `job ${job.id} ${job.status}: ${nextStep(job)}`;
     case 'queued':
     case 'running':
       return job.round > 1 && previous?.round !== job.round

@@ -85,6 +85,9 @@ export interface FleetConfig {
   intakeLinkTtlMs: number;
   /** FLEET_PUBLIC_URL: where customers reach certfleet (password links); the API's own address when absent. */
   publicUrl: string | undefined;
+  // Maintenance windows (README: Maintenance windows)
+  /** FLEET_WINDOW_RECHECK: the longest a scheduled job waits before it looks at its window again. */
+  windowRecheckMs: number;
 }
 
 /** A time of day in UTC. */
@@ -310,6 +313,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     adaptersPath: text(env, 'FLEET_ADAPTERS'),
     intakeLinkTtlMs: duration(env, 'FLEET_INTAKE_LINK_TTL', '72h'),
     publicUrl: url(env, 'FLEET_PUBLIC_URL', ['http:', 'https:']),
+    windowRecheckMs: duration(env, 'FLEET_WINDOW_RECHECK', '15m'),
   };
 }
 

@@ -128,6 +128,14 @@ const jobRecordFields = {
   pfxSha256: Type.String({
     description: 'SHA-256 of the installed file (the normalised one when normalised)',
   }),
+  // Maintenance windows (README: Maintenance windows)
+  startsAt: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'scheduled: when its maintenance window opens and the round starts; kept once it started (or was started at once)',
+    }),
+  ),
 };
 
 /** Where a job came from. */
@@ -202,6 +210,10 @@ export const RejectBody = Type.Object(
   { additionalProperties: false },
 );
 export type RejectBody = Static<typeof RejectBody>;
+
+/** `POST /v1/jobs/:id/start-now`: why a scheduled job may not wait for its window (audited). */
+export const StartNowBody = RejectBody;
+export type StartNowBody = RejectBody;
 
 /** A job id as a path parameter. */
 export const JobId = Type.String({ pattern: JOB_ID_PATTERN });

@@ -2,7 +2,8 @@ import type { Static } from 'typebox';
 import { StringEnum } from './string-enum.js';
 
 /** The statuses of a job still on its way. */
-export const ACTIVE_JOB_STATUSES = ['pending_approval', 'queued', 'running'] as const;
+/** `scheduled`: approved, waiting for its environments' maintenance window (README: Maintenance windows). */
+export const ACTIVE_JOB_STATUSES = ['pending_approval', 'scheduled', 'queued', 'running'] as const;
 
 /** The final statuses: the job will not change any more (until someone retries it). */
 export const FINAL_JOB_STATUSES = ['completed', 'partially_failed', 'failed', 'rejected'] as const;

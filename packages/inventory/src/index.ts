@@ -7,6 +7,13 @@ import {
   type YamlFileOptions,
 } from '@certfleet/contract';
 import { Type, type Static } from 'typebox';
+import {
+  commonOpening,
+  resolveWindow,
+  WindowError,
+  WindowSchema,
+  type MaintenanceWindow,
+} from './maintenance-windows.js';
 
 export type { Platform } from '@certfleet/contract';
 
@@ -42,6 +49,11 @@ export interface Environment {
   retain?: boolean;
   /** What reconcile does with a front-end that lacks a certificate: queue the repair, or wait for an approver. */
   repair: RepairPolicy;
+  /**
+   * Maintenance windows (README: Maintenance windows): an approved job starts only inside one; none:
+   * always open. Not `windows`, which already holds the Windows key options.
+   */
+  maintenanceWindows?: MaintenanceWindow[];
   frontEnds: FrontEnd[];
 }
 
@@ -114,6 +126,7 @@ const EnvironmentSchema = Type.Object(
     sftpOnly: Type.Optional(Type.Boolean()),
     retain: Type.Optional(Type.Boolean()),
     repair: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('approve')])),
+    maintenanceWindows: Type.Optional(Type.Array(WindowSchema, { maxItems: 50 })),
     frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -151,6 +164,10 @@ function explain(field: string): string | undefined {
     return 'must be an OpenSSH public key line (ssh-ed25519 AAAA…) or a SHA256:<base64> fingerprint';
   }
   if (field.endsWith('.platform')) return 'must be windows or linux';
+  if (/\.maintenanceWindows\[\d+\]\.days\[\d+\]$/.test(field))
+    return 'must be mon, tue, wed, thu, fri, sat or sun';
+  if (/\.maintenanceWindows\[\d+\]\.(from|to)$/.test(field))
+    return 'must be a time of day HH:MM (to may be 24:00)';
   return undefined;
 }
 
@@ -189,6 +206,14 @@ function resolve(raw: RawInventory, source: string): Inventory {
           'write the numeric uid:gid instead (on the front-end: echo $(id -u NAME):$(id -g NAME))',
       );
     }
+    const maintenanceWindows = (env.maintenanceWindows ?? []).map((w, k) => {
+      try {
+        return resolveWindow(w);
+      } catch (err) {
+        if (!(err instanceof WindowError)) throw err;
+        throw new InventoryError(`${at}.maintenanceWindows[${k}]${err.field}: ${err.message}`);
+      }
+    });
     const seenFe = new Set<string>();
     const frontEnds = env.frontEnds.map((fe, j): FrontEnd => {
       const feAt = `${at}.frontEnds[${j}]`;
@@ -218,6 +243,7 @@ function resolve(raw: RawInventory, source: string): Inventory {
       ...(env.sftpOnly === true ? { sftpOnly: true } : {}),
       ...(env.retain === undefined ? {} : { retain: env.retain }),
       repair: env.repair ?? 'approve',
+      ...(maintenanceWindows.length === 0 ? {} : { maintenanceWindows }),
       frontEnds,
     };
   });
@@ -262,4 +288,20 @@ export class InventoryHolder {
 }
 
 export { planInstall, UnknownEnvironmentError } from './plan.js';
+export { commonOpening, isOpen, nextOpening, WEEKDAYS } from './maintenance-windows.js';
+export type { CronWindow, MaintenanceWindow, WeeklyWindow, Weekday } from './maintenance-windows.js';
+
+/**
+ * When a job for these environments may start, from `at`: `at` itself when every one is
+ * inside a window (or has none), else the first moment all are; undefined when no such
+ * moment comes within a year. An unknown environment has no windows (the plan check refuses it).
+ */
+export function jobOpening(
+  inventory: Inventory,
+  environments: readonly string[],
+  at: Date,
+): Date | undefined {
+  const windows = environments.map((name) => findEnvironment(inventory, name)?.maintenanceWindows ?? []);
+  return commonOpening(windows, at);
+}
 export type { Plan } from './plan.js';

@@ -175,3 +175,36 @@ describe('InventoryHolder', () => {
     expect(holder.current.environments.map((e) => e.name)).toEqual(['acme-prd']);
   });
 });
+
+describe('maintenance windows in the inventory', () => {
+  const withWindows = (yaml: string): string =>
+    good.replace('    owner: www-data\n', `    owner: www-data\n    maintenanceWindows:\n${yaml}`);
+
+  it('reads weekly and cron windows per environment; an environment without is always open', () => {
+    const inv = parseInventory(
+      withWindows(
+        '      - { days: [sat, sun], from: "02:00", to: "05:00", tz: Europe/Lisbon }\n' +
+          '      - { cron: "0 22 * * 3", duration: 90m, tz: UTC }\n',
+      ),
+    );
+    expect(inv.environments[0]?.maintenanceWindows).toBeUndefined();
+    expect(inv.environments[1]?.maintenanceWindows).toEqual([
+      { kind: 'weekly', days: ['sat', 'sun'], from: '02:00', to: '05:00', tz: 'Europe/Lisbon' },
+      { kind: 'cron', cron: '0 22 * * 3', durationMs: 90 * 60_000, tz: 'UTC' },
+    ]);
+  });
+
+  it('refuses bad day names, times and time zones with the field named', () => {
+    expect(
+      errorOf(withWindows('      - { days: [saturday], from: "02:00", to: "05:00", tz: UTC }\n')),
+    ).toMatch(
+      /environments\[1\]\.maintenanceWindows\[0\]\.days\[0\]: must be mon, tue, wed, thu, fri, sat or sun/,
+    );
+    expect(errorOf(withWindows('      - { days: [sat], from: "2am", to: "05:00", tz: UTC }\n'))).toMatch(
+      /maintenanceWindows\[0\]\.from: must be a time of day HH:MM/,
+    );
+    expect(
+      errorOf(withWindows('      - { days: [sat], from: "02:00", to: "05:00", tz: Mars/Olympus }\n')),
+    ).toMatch(/environments\[1\]\.maintenanceWindows\[0\]\.tz: 'Mars\/Olympus' is not an IANA time zone/);
+  });
+});

@@ -27,6 +27,8 @@ export const JobName = {
   ExpiryWatch: 'expiry-watch',
   // Help desks (README: Help desks)
   HelpdeskIntake: 'helpdesk-intake',
+  // Maintenance windows (README: Maintenance windows)
+  WindowStart: 'window-start',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -155,6 +157,24 @@ export function helpdeskIntakeJobId({ system, instance, deliveryId }: HelpdeskIn
   return `intake-${system}-${instance}-${deliveryId}`;
 }
 
+// --- maintenance windows --------------------------------------------------------------
+
+/**
+ * The wake-up of a scheduled job: a delayed job that starts its round when its window is
+ * open, else queues the next wake-up (`check` + 1). Every wake-up of a job has its own id.
+ */
+export const WindowStartPayload = Type.Object({
+  jobId: JobId,
+  round: Round,
+  check: Type.Integer({ minimum: 1 }),
+});
+export type WindowStartPayload = Static<typeof WindowStartPayload>;
+
+/** Deterministic id of one wake-up: a repeated enqueue (two workers, a retry) is one job. */
+export function windowStartJobId({ jobId, round, check }: WindowStartPayload): string {
+  return `window-${jobId}-r${round}-c${check}`;
+}
+
 // ------------------------------------------------------------------------------------
 
 /** How often a job runs and how long it waits between runs. */
@@ -205,6 +225,7 @@ interface PayloadSchemas {
   [JobName.Reconcile]: typeof ReconcilePayload;
   [JobName.ExpiryWatch]: typeof ExpiryWatchPayload;
   [JobName.HelpdeskIntake]: typeof HelpdeskIntakePayload;
+  [JobName.WindowStart]: typeof WindowStartPayload;
 }
 
 /** The payload type of a job name. */
@@ -252,4 +273,5 @@ export const JOBS: { readonly [N in JobName]: JobEntry<PayloadSchemas[N]> } = {
     helpdeskIntakeJobId,
     RETRY.intake,
   ),
+  [JobName.WindowStart]: entry(JobName.WindowStart, WindowStartPayload, windowStartJobId, RETRY.round),
 };

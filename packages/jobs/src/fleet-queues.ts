@@ -75,6 +75,14 @@ export class FleetQueues {
     await this.queues[name].add(name, payload, this.jobOptions(name, payload));
   }
 
+  /** Adds one job that runs `delayMs` from now (maintenance windows: a scheduled job's wake-up). */
+  async addDelayed<N extends JobName>(name: N, payload: PayloadOf<N>, delayMs: number): Promise<void> {
+    await this.queues[name].add(name, payload, {
+      ...this.jobOptions(name, payload),
+      delay: Math.max(0, Math.ceil(delayMs)),
+    });
+  }
+
   /**
    * Adds one parent `install` with a child per target. A child that fails for
    * good must not leave the parent waiting: `ignoreDependencyOnFailure` lets the

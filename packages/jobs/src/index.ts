@@ -20,11 +20,15 @@ export {
   expiryWatchJobId,
   HelpdeskIntakePayload,
   helpdeskIntakeJobId,
+  WindowStartPayload,
+  windowStartJobId,
 } from './catalog.js';
 export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
 export { approveAndStart } from './start-approved.js';
 export type { ApproveOutcome } from './start-approved.js';
+export { queueWakeUp, startScheduled, windowGate } from './scheduled-start.js';
+export type { StartScheduledOutcome, WindowGate } from './scheduled-start.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';
 export { createRedis, deletePrefixKeys, duplicateRedis, prefixKeys } from './redis.js';
 export type { RedisClient } from './redis.js';

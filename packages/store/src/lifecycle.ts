@@ -44,6 +44,17 @@ export const TRANSITIONS = {
   retry: { from: ENDED_WITH_FAILURES, to: ['queued'] },
   /** The queue could not take a retry: the job is back where it ended. */
   undoRetry: { from: ['queued'], to: ENDED_WITH_FAILURES },
+  // Maintenance windows (README: Maintenance windows)
+  /** Approved outside its environments' window: it waits for it. */
+  schedule: { from: ['pending_approval'], to: ['scheduled'] },
+  /** The queue could not take the wake-up of a scheduled job: it waits for approval again. */
+  undoSchedule: { from: ['scheduled'], to: ['pending_approval'] },
+  /** Its window moved (inventory reload): a new start time. */
+  reschedule: { from: ['scheduled'], to: ['scheduled'] },
+  /** Its window opened, or an admin started it now: its round is about to be queued. */
+  startScheduled: { from: ['scheduled'], to: ['queued'] },
+  /** The queue could not take the round of a scheduled job: it waits again. */
+  undoStartScheduled: { from: ['queued'], to: ['scheduled'] },
 } as const satisfies Record<string, TransitionRule>;
 
 /** The name of a status change: `approve`, `finish`, … */

@@ -33,6 +33,8 @@ export interface HarnessEnvironment {
   /** `retain` and `repair` as in the inventory (README: Keeping environments right). */
   retain?: boolean;
   repair?: 'auto' | 'approve';
+  /** Maintenance windows as the inventory writes them (README: Maintenance windows). */
+  maintenanceWindows?: Record<string, unknown>[];
   hosts: HarnessHost[];
 }
 
@@ -51,7 +53,7 @@ export interface StackOptions {
   logger?: Logger;
   /** false: no worker in this process (run one elsewhere with `Stack.env`). Default true. */
   worker?: boolean;
-  /** The clock of the expiry watch, its check route and its metric (the system clock when absent). */
+  /** The clock of the expiry watch, its check route, its metric and maintenance windows (the system clock when absent). */
   clock?: () => Date;
 }
 
@@ -100,6 +102,7 @@ export function inventoryYaml(
       ...(e.windows ? { windows: e.windows } : {}),
       ...(e.retain === undefined ? {} : { retain: e.retain }),
       ...(e.repair ? { repair: e.repair } : {}),
+      ...(e.maintenanceWindows ? { maintenanceWindows: e.maintenanceWindows } : {}),
       frontEnds: e.hosts.map((h) => ({
         name: h.name,
         host: h.address,

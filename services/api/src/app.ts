@@ -44,7 +44,7 @@ export interface ApiDeps {
   principals: () => readonly Principal[];
   /** Re-reads the inventory (and tells the workers to); throws with the reason when the file is bad. */
   reloadInventory?: () => Promise<Inventory>;
-  /** The clock of the expiry check and its metric; the system clock when absent (tests give their own). */
+  /** The clock of the expiry check, its metric and maintenance windows; the system clock when absent (tests give their own). */
   clock?: () => Date;
   // Help desks (README: Help desks).
   /** The configured help desk instances and where customers reach the password page; absent, none. */

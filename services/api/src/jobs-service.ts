@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
 import { planInstall, type Inventory } from '@certfleet/inventory';
-import { approveAndStart, JobName, type FleetQueues } from '@certfleet/jobs';
+import { approveAndStart, JobName, startScheduled, windowGate, type FleetQueues } from '@certfleet/jobs';
 import { canTransition, newJobId, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments } from './plan.js';
@@ -13,6 +13,8 @@ export interface JobsDeps {
   store: FleetStore;
   queues: FleetQueues;
   inventory: () => Inventory;
+  /** The maintenance-window clock; the system clock when absent (tests give their own). */
+  clock?: () => Date;
 }
 
 /**
@@ -167,13 +169,52 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   if (!(await deps.store.secrets.has(id))) {
     throw conflict('conflict', `the sealed certificate of job ${id} has expired; submit it again`);
   }
-  const started = await approveAndStart(deps.store, deps.queues, job, approver, deps.config.secretTtlMs);
+  const started = await approveAndStart(
+    deps.store,
+    deps.queues,
+    job,
+    approver,
+    deps.config.secretTtlMs,
+    windowGate(deps),
+  );
   if (started.kind === 'conflict') throw conflict('conflict', `job ${id} is no longer pending approval`);
   if (started.kind === 'queue_down') {
     throw new ApiError(503, 'unavailable', 'the queue is unreachable; approve again in a moment');
   }
-  await deps.store.audit.append({ actor: approver, action: 'approve', jobId: id });
+  if (started.kind === 'no_window') {
+    throw conflict(
+      'no_common_window',
+      `the maintenance windows of ${job.environments.join(', ')} never overlap; submit one job per environment`,
+    );
+  }
+  await deps.store.audit.append({
+    actor: approver,
+    action: 'approve',
+    jobId: id,
+    ...(started.kind === 'scheduled' ? { detail: { scheduled: started.job.startsAt } } : {}),
+  });
   return started.job;
+}
+
+/** An admin starts a scheduled job at once, outside its window, with a reason (audited). */
+export async function startNowJob(deps: JobsDeps, admin: string, id: string, reason: string): Promise<Job> {
+  const job = await deps.store.jobs.get(id);
+  if (!job) throw notFound(`no job ${id}`);
+  const notScheduled = (status: string): ApiError =>
+    conflict('conflict', `job ${id} is ${status}; only a scheduled job can be started now`);
+  if (job.status !== 'scheduled') throw notScheduled(job.status);
+  const started = await startScheduled(deps.store, deps.queues, job);
+  if (started.kind === 'conflict') throw notScheduled(started.job?.status ?? 'no longer scheduled');
+  if (started.kind === 'queue_down') {
+    throw new ApiError(503, 'unavailable', 'the queue is unreachable; start it again in a moment');
+  }
+  await deps.store.audit.append({
+    actor: admin,
+    action: 'start_now',
+    jobId: id,
+    detail: { reason, startsAt: job.startsAt },
+  });
+  return (await deps.store.jobs.get(id)) ?? started.job;
 }
 
 /** Rejects a pending job with a reason; its sealed secret is deleted at once. */

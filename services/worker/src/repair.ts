@@ -1,5 +1,5 @@
 import { findEnvironment, planInstall, retainsSecrets } from '@certfleet/inventory';
-import { approveAndStart } from '@certfleet/jobs';
+import { approveAndStart, windowGate } from '@certfleet/jobs';
 import { isFinalStatus, newJobId, type Job, type JobRecord, type SecretBundle } from '@certfleet/store';
 import { RepairError } from './repair-error.js';
 import { now, type WorkerDeps } from './worker-deps.js';
@@ -156,8 +156,15 @@ async function createRepairJob(
 
 /** `repair: auto`: approved by `system` and queued at once; a queue that is down leaves it pending approval. */
 async function queueAtOnce(deps: WorkerDeps, job: Job): Promise<boolean> {
-  const started = await approveAndStart(deps.store, deps.queues, job, SYSTEM_ACTOR, deps.config.secretTtlMs);
-  if (started.kind === 'conflict') return false;
+  const started = await approveAndStart(
+    deps.store,
+    deps.queues,
+    job,
+    SYSTEM_ACTOR,
+    deps.config.secretTtlMs,
+    windowGate(deps),
+  );
+  if (started.kind === 'conflict' || started.kind === 'no_window') return false;
   if (started.kind === 'queue_down') {
     deps.logger.warn(
       { jobId: job.id, err: started.err.message },
@@ -169,7 +176,10 @@ async function queueAtOnce(deps: WorkerDeps, job: Job): Promise<boolean> {
     actor: SYSTEM_ACTOR,
     action: 'approve',
     jobId: job.id,
-    detail: { policy: 'repair: auto' },
+    detail: {
+      policy: 'repair: auto',
+      ...(started.kind === 'scheduled' ? { scheduled: started.job.startsAt } : {}),
+    },
   });
   return true;
 }

@@ -13,7 +13,7 @@ export interface WorkerDeps {
   connection: ConnectionOptions;
   inventory: () => Inventory;
   logger: Logger;
-  /** The expiry watch's clock; the system clock when absent (tests give their own). */
+  /** The clock of the expiry watch and of maintenance windows; the system clock when absent (tests give their own). */
   clock?: () => Date;
 }
 

@@ -9,6 +9,7 @@ import { HostLanes } from './host-lanes.js';
 import { HostLocks } from './host-lock.js';
 import { processTarget, type TargetDeps } from './install-target.js';
 import { processReconcile } from './reconcile.js';
+import { processWindowStart } from './window-start.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 export interface FleetWorkers {
@@ -20,6 +21,8 @@ export interface FleetWorkers {
   reconcile: Worker;
   /** The daily (and on demand) expiry watch. */
   expiryWatch: Worker;
+  /** Wake-ups of jobs scheduled for a maintenance window. */
+  windowStart: Worker;
   /** The Linux connection pool (its `stats` show handshakes saved). */
   pool: SessionPool;
   /** Starts taking work. */
@@ -55,14 +58,23 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     'drift-check': driftCheck,
     reconcile,
     'expiry-watch': expiryWatch,
+    'window-start': windowStart,
   } = createJobWorkers(
-    [JobName.Install, JobName.InstallTarget, JobName.DriftCheck, JobName.Reconcile, JobName.ExpiryWatch],
+    [
+      JobName.Install,
+      JobName.InstallTarget,
+      JobName.DriftCheck,
+      JobName.Reconcile,
+      JobName.ExpiryWatch,
+      JobName.WindowStart,
+    ],
     {
       [JobName.Install]: (run) => processInstall(deps, run),
       [JobName.InstallTarget]: (run) => processTarget(targetDeps, run),
       [JobName.DriftCheck]: (run) => processDriftCheck(driftDeps, run),
       [JobName.Reconcile]: (run) => processReconcile(deps, run),
       [JobName.ExpiryWatch]: (run) => processExpiryWatch(expiryDeps, run),
+      [JobName.WindowStart]: (run) => processWindowStart(deps, run),
     },
     {
       connection: deps.connection,
@@ -75,6 +87,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
         [JobName.DriftCheck]: { ...common, concurrency: 1 },
         [JobName.Reconcile]: { ...common, concurrency: 1 },
         [JobName.ExpiryWatch]: { ...common, concurrency: 1 },
+        [JobName.WindowStart]: { ...common, concurrency: 4 },
       },
     },
   );
@@ -84,9 +97,10 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
     driftCheck,
     reconcile,
     expiryWatch,
+    windowStart,
     pool: targetDeps.pool,
     start() {
-      startJobWorkers([install, installTarget, driftCheck, reconcile, expiryWatch]);
+      startJobWorkers([install, installTarget, driftCheck, reconcile, expiryWatch, windowStart]);
     },
     async close(deadlineMs = deps.config.shutdownTimeoutMs) {
       const graceful = Promise.all([
@@ -95,6 +109,7 @@ export function createWorkers(deps: WorkerDeps): FleetWorkers {
         driftCheck.close(),
         reconcile.close(),
         expiryWatch.close(),
+        windowStart.close(),
       ]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {

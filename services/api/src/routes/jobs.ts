@@ -4,8 +4,8 @@ import { isValidCursor } from '@certfleet/store';
 import type { ApiDeps } from '../app.js';
 import { principalOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
-import { approveJob, rejectJob, retryJob, submitJob } from '../jobs-service.js';
-import { Job, JobList, RejectBody, SubmitBody } from '@certfleet/contract';
+import { approveJob, rejectJob, retryJob, startNowJob, submitJob } from '../jobs-service.js';
+import { Job, JobList, RejectBody, StartNowBody, SubmitBody } from '@certfleet/contract';
 import { JobParams, ListQuery, errors } from '../schemas.js';
 
 export interface RouteOptions {
@@ -90,7 +90,9 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
         summary: 'Approve a pending job (four eyes)',
         description:
           'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
-          'if the inventory changed since submission the answer is 409 plan_changed.',
+          'if the inventory changed since submission the answer is 409 plan_changed. Outside its ' +
+          "environments' maintenance windows the job is scheduled (status scheduled, startsAt) and starts " +
+          'when they open; 409 no_common_window when they never overlap.',
         params: JobParams,
         response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
       },
@@ -129,6 +131,27 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
     },
     async (request, reply) => {
       const job = await retryJob(deps, principalOf(request).name, request.params.id);
+      return reply.status(202).send(job);
+    },
+  );
+
+  // Maintenance windows (README: Maintenance windows)
+  app.post(
+    '/v1/jobs/:id/start-now',
+    {
+      config: { roles: ['admin'], ...limited },
+      schema: {
+        tags,
+        summary: 'Start a scheduled job at once, outside its maintenance window',
+        description:
+          'Admin only; the reason is written to the audit trail. 409 when the job is not scheduled.',
+        params: JobParams,
+        body: StartNowBody,
+        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const job = await startNowJob(deps, principalOf(request).name, request.params.id, request.body.reason);
       return reply.status(202).send(job);
     },
   );

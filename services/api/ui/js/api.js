@@ -116,10 +116,10 @@ export function getJob(id) {
 }
 
 /**
- * `POST /v1/jobs/:id/approve` or `/reject`; the answer is the job as it is now.
+ * `POST /v1/jobs/:id/approve`, `/reject` or `/start-now`; the answer is the job as it is now.
  * @param {string} id
- * @param {'approve' | 'reject'} action
- * @param {RejectBody} [body] the reason, to reject
+ * @param {'approve' | 'reject' | 'start-now'} action
+ * @param {RejectBody} [body] the reason, to reject or to start now
  * @returns {Promise<Job>}
  */
 export function decideJob(id, action, body) {

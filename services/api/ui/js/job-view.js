@@ -82,6 +82,7 @@ function renderJob(job) {
   badge.textContent = label(job.status);
   show($('job-body'), true);
   show($('actions'), job.status === 'pending_approval');
+  show($('start-now-card'), job.status === 'scheduled');
 
   renderJobOverview(job);
   renderCertificate(job.certificate);
@@ -92,6 +93,7 @@ function renderJob(job) {
 function setBusy(busy) {
   byId('approve', HTMLButtonElement).disabled = busy;
   byId('reject', HTMLButtonElement).disabled = busy;
+  byId('start-now', HTMLButtonElement).disabled = busy;
 }
 
 /** @param {string} text */
@@ -103,7 +105,7 @@ function notice(text) {
 
 /**
  * Sends the decision and shows the job as the API answers it.
- * @param {'approve' | 'reject'} action
+ * @param {'approve' | 'reject' | 'start-now'} action
  * @param {RejectBody} [body]
  */
 async function decide(action, body) {
@@ -117,12 +119,9 @@ async function decide(action, body) {
     const updated = await decideJob(job.id, action, body);
     if (!isCurrent(gen)) return;
     renderJob(updated);
-    notice(
-      action === 'approve'
-        ? 'Approved. Results appear below as each host finishes.'
-        : 'Rejected. Nothing will be installed.',
-    );
+    notice(NOTICES[action]);
     rejectReason().value = '';
+    byId('start-now-reason', HTMLTextAreaElement).value = '';
     schedule(job.id, gen);
   } catch (err) {
     if (!isCurrent(gen)) return;
@@ -139,17 +138,40 @@ export function approve() {
   void decide('approve');
 }
 
+/** What the page says after each decision. */
+const NOTICES = {
+  approve: 'Approved. Results appear below as each host finishes (or when its maintenance window opens).',
+  reject: 'Rejected. Nothing will be installed.',
+  'start-now': 'Started now, outside its window. Results appear below as each host finishes.',
+};
+
 /** The reject form: refuses without a reason before calling the API. @param {SubmitEvent} event */
 export function reject(event) {
+  withReason(event, rejectReason(), 'A reason is required to reject a job.', 'reject');
+}
+
+/** The start-now form (admins): refuses without a reason before calling the API. @param {SubmitEvent} event */
+export function startNow(event) {
+  const field = byId('start-now-reason', HTMLTextAreaElement);
+  withReason(event, field, 'A reason is required to start a job outside its window.', 'start-now');
+}
+
+/**
+ * Sends a decision that needs a reason, or says that it is missing.
+ * @param {SubmitEvent} event
+ * @param {HTMLTextAreaElement} field
+ * @param {string} missing
+ * @param {'reject' | 'start-now'} action
+ */
+function withReason(event, field, missing, action) {
   event.preventDefault();
-  const field = rejectReason();
   const reason = field.value.trim();
   if (!reason) {
-    showError($('job-error'), 'A reason is required to reject a job.');
+    showError($('job-error'), missing);
     field.setAttribute('aria-invalid', 'true');
     field.focus();
     return;
   }
   field.removeAttribute('aria-invalid');
-  void decide('reject', { reason });
+  void decide(action, { reason });
 }

@@ -20,6 +20,12 @@ export function renderJobOverview(job) {
         : undefined,
     ],
     ['Approved by', job.approvedBy ? h('span', { text: job.approvedBy }) : undefined],
+    [
+      'Starts',
+      job.status === 'scheduled' && job.startsAt
+        ? h('span', { class: 'starts-at', text: `${fmtTime(job.startsAt)} (maintenance window)` })
+        : undefined,
+    ],
     ['Rejected by', job.rejectedBy ? h('span', { text: job.rejectedBy }) : undefined],
     [
       'Reject reason',
