@@ -261,5 +261,5 @@ export class InventoryHolder {
   }
 }
 
-export { planInstall, UnknownEnvironmentError } from './plan.js';
-export type { Plan } from './plan.js';
+export { planInstall, planUninstall, UnknownEnvironmentError } from './plan.js';
+export type { Plan, UninstallSubject } from './plan.js';

@@ -13,6 +13,7 @@ import { WebhookDeliveries } from './webhook-deliveries.js';
 import { InstalledHosts } from './installed-hosts.js';
 import { RepairClaims } from './repair-claims.js';
 import { RetainedSecrets } from './retained-secrets.js';
+import { UninstallClaims } from './uninstall-claims.js';
 
 export interface FleetStoreOptions extends SealedSecretsOptions {
   /** Key prefix without braces: keys are written `{prefix}:…`. */
@@ -50,6 +51,8 @@ export class FleetStore {
   readonly repairs: RepairClaims;
   /** Expiry warnings already sent, per environment, certificate and threshold. */
   readonly expiry: ExpiryLedger;
+  /** The open uninstall job of a certificate, per environment (README: Uninstall). */
+  readonly uninstalls: UninstallClaims;
 
   constructor(
     readonly redis: RedisClient,
@@ -68,17 +71,18 @@ export class FleetStore {
     this.installedHosts = new InstalledHosts(redis, this.keys);
     this.repairs = new RepairClaims(redis, this.keys);
     this.expiry = new ExpiryLedger(redis, this.keys);
+    this.uninstalls = new UninstallClaims(redis, this.keys, this.jobs);
   }
 
-  /** Stores a new job, its targets and its sealed secret in one transaction. */
+  /** Stores a new job, its targets and its sealed secret (an uninstall has none) in one transaction. */
   async createJob(
     record: JobRecord,
     targets: TargetRecord[],
-    secret: SecretBundle,
+    secret: SecretBundle | undefined,
     secretTtlMs: number,
   ): Promise<Job> {
     const multi = this.redis.multi();
-    this.secrets.stagePut(multi, record.id, secret, secretTtlMs);
+    if (secret) this.secrets.stagePut(multi, record.id, secret, secretTtlMs);
     this.jobs.stageCreate(multi, record, targets);
     await multi.exec();
     return { ...record, targets };
