@@ -461,10 +461,11 @@ function Get-NeededCaThumbprints($My, [string]$Except) {
     for ($depth = 0; $depth -lt 16; $depth++) {
       $issuer = [System.Convert]::ToBase64String($current.IssuerName.RawData)
       if ($issuer -eq [System.Convert]::ToBase64String($current.SubjectName.RawData)) { break }
-      $parent = @($cas | Where-Object { [System.Convert]::ToBase64String($_.SubjectName.RawData) -eq $issuer }) | Select-Object -First 1
-      if ($null -eq $parent) { break }
-      $needed.Add($parent.Thumbprint)
-      $current = $parent
+      # every CA of that name counts: one too many kept is harmless, one too few breaks a chain
+      $parents = @($cas | Where-Object { [System.Convert]::ToBase64String($_.SubjectName.RawData) -eq $issuer })
+      if ($parents.Count -eq 0) { break }
+      foreach ($p in $parents) { $needed.Add($p.Thumbprint) }
+      $current = $parents[0]
     }
   }
   return , $needed.ToArray()
