@@ -523,7 +523,8 @@ function Invoke-Uninstall($Request) {
     foreach ($storeName in 'Root', 'CA') {
       $store = Open-CertStore $storeName
       try {
-        foreach ($found in @(Find-Thumbprint $store $ca.Thumbprint)) {
+        $present = Find-Thumbprint $store $ca.Thumbprint
+        foreach ($found in $present) {
           $store.Remove($found)
           $removed.Add(('store:LocalMachine\{0}:{1}' -f $storeName, $ca.Thumbprint))
         }
