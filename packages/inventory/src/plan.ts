@@ -81,10 +81,18 @@ export interface UninstallSubject {
  * to an install's hash of the same certificate.
  */
 export function planUninstall(inventory: Inventory, environment: string, entry: UninstallSubject): Plan {
-  const hosts = planInstall(inventory, [environment], entry.name, entry.fingerprintSha256, entry.sha256 ?? '');
+  const hosts = planInstall(
+    inventory,
+    [environment],
+    entry.name,
+    entry.fingerprintSha256,
+    entry.sha256 ?? '',
+  );
   const files = [entry.path, ...(entry.caFiles ?? []).map((f) => f.path)];
   const hash = createHash('sha256')
-    .update(JSON.stringify({ action: 'uninstall', hosts: hosts.hash, files, thumbprint: entry.thumbprint ?? null }))
+    .update(
+      JSON.stringify({ action: 'uninstall', hosts: hosts.hash, files, thumbprint: entry.thumbprint ?? null }),
+    )
     .digest('hex');
   return { ...hosts, hash };
 }

@@ -1,5 +1,11 @@
 import { posix } from 'node:path';
-import { assertCertName, installPath, linuxDir, type UninstallRequest, type UninstallResult } from './platform.js';
+import {
+  assertCertName,
+  installPath,
+  linuxDir,
+  type UninstallRequest,
+  type UninstallResult,
+} from './platform.js';
 import type { SshSession } from './ssh-session.js';
 import { filesOfName } from './uninstall-files.js';
 

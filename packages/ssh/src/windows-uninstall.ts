@@ -1,4 +1,10 @@
-import { installPath, windowsDir, assertCertName, type UninstallRequest, type UninstallResult } from './platform.js';
+import {
+  installPath,
+  windowsDir,
+  assertCertName,
+  type UninstallRequest,
+  type UninstallResult,
+} from './platform.js';
 import type { SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
 import { caFilesOf, filesOfName } from './uninstall-files.js';

@@ -52,7 +52,9 @@ export class InstalledHosts {
 
   /** Forgets every record of one certificate of an environment (an uninstall completed). */
   async forget(env: string, name: string): Promise<void> {
-    const fields = (await this.list(env)).filter((i) => i.name === name).map((i) => field(i.name, i.frontEnd));
+    const fields = (await this.list(env))
+      .filter((i) => i.name === name)
+      .map((i) => field(i.name, i.frontEnd));
     if (fields.length > 0) await this.redis.hdel(this.keys.installedHosts(env), ...fields);
   }
 }

@@ -10,7 +10,8 @@ const UNINSTALL_TICKET = 'uninstall';
 /** The certificate as the job shows it: the install's summary, or what the registry knows. */
 async function summaryOf(deps: JobsDeps, entry: EnvCertificate): Promise<CertificateSummary> {
   const install = await deps.store.jobs.getRecord(entry.jobId);
-  if (install && install.certificate.fingerprintSha256 === entry.fingerprintSha256) return install.certificate;
+  if (install && install.certificate.fingerprintSha256 === entry.fingerprintSha256)
+    return install.certificate;
   return {
     subject: entry.subject,
     issuer: '',
@@ -41,7 +42,9 @@ export async function submitUninstall(
   if (!findEnvironment(inventory, envName)) throw notFound(`no environment '${envName}' in the inventory`);
   const entry = await deps.store.registry.get(envName, name);
   if (!entry) {
-    throw notFound(`${envName} holds no certificate named '${name}' (never installed, or already uninstalled)`);
+    throw notFound(
+      `${envName} holds no certificate named '${name}' (never installed, or already uninstalled)`,
+    );
   }
   const id = newJobId();
   const holder = await deps.store.uninstalls.claim(envName, name, id);

@@ -8,7 +8,10 @@ import { submitUninstall } from '../uninstall-service.js';
 import type { RouteOptions } from './jobs.js';
 
 /** `POST /v1/environments/:env/certificates/:name/uninstall` (README: Uninstall). */
-export async function uninstallRoutes(scope: FastifyInstance, { deps, limited }: RouteOptions): Promise<void> {
+export async function uninstallRoutes(
+  scope: FastifyInstance,
+  { deps, limited }: RouteOptions,
+): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/v1/environments/:env/certificates/:name/uninstall',
