@@ -1,7 +1,7 @@
-import { adapterFor } from './adapters.js';
+import { onHost } from './install-on-host.js';
 import type { Platform, UninstallRequest, UninstallResult } from './platform.js';
 import type { SessionPool } from './session-pool.js';
-import { withSshSession, type SshSession, type SshTarget } from './ssh-session.js';
+import type { SshTarget } from './ssh-session.js';
 
 /** Like installOnHost: connects with the pinned host key and runs the platform's uninstall. */
 export async function uninstallOnHost(
@@ -10,9 +10,5 @@ export async function uninstallOnHost(
   req: UninstallRequest,
   pool?: SessionPool,
 ): Promise<UninstallResult> {
-  const adapter = adapterFor(platform);
-  // a bad name or directory is refused before anything is sent to the host
-  adapter.pathFor(req.installDir, req.name);
-  const run = (session: SshSession): Promise<UninstallResult> => adapter.uninstall(session, req);
-  return pool ? pool.use(target, run) : withSshSession(target, run);
+  return onHost(target, platform, req, pool, (adapter, session) => adapter.uninstall(session, req));
 }

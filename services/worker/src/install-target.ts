@@ -164,6 +164,14 @@ export async function runTarget<R>(
   }
 }
 
+/** The SSH login of a front-end with the worker's deadlines. */
+export function loginFor(deps: WorkerDeps, fe: FrontEnd): ReturnType<typeof sshTargetFor> {
+  return sshTargetFor(fe, {
+    readyTimeoutMs: deps.config.sshConnectTimeoutMs,
+    commandTimeoutMs: deps.config.sshStepTimeoutMs,
+  });
+}
+
 /** The install of one target: the job's sealed certificate onto its front-end. */
 function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallResult> {
   return async (env, fe, running) => {
@@ -175,10 +183,7 @@ function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallRes
         `the sealed certificate of job ${record.id} is gone; submit it again`,
       );
     }
-    const login = await sshTargetFor(fe, {
-      readyTimeoutMs: deps.config.sshConnectTimeoutMs,
-      commandTimeoutMs: deps.config.sshStepTimeoutMs,
-    });
+    const login = await loginFor(deps, fe);
     const result = await installOnHost(
       login,
       env.platform,

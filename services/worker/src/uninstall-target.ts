@@ -1,7 +1,7 @@
 import type { Environment, FrontEnd } from '@certfleet/inventory';
-import { sshTargetFor, TargetError, uninstallOnHost, type UninstallResult } from '@certfleet/ssh';
+import { TargetError, uninstallOnHost, type UninstallResult } from '@certfleet/ssh';
 import type { JobRecord } from '@certfleet/store';
-import type { TargetDeps, TargetWork } from './install-target.js';
+import { loginFor, type TargetDeps, type TargetWork } from './install-target.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
 /**
@@ -42,10 +42,7 @@ export function uninstallWork(deps: TargetDeps, record: JobRecord): TargetWork<U
           'remove (rotated or removed meanwhile); submit the uninstall again',
       );
     }
-    const login = await sshTargetFor(fe, {
-      readyTimeoutMs: deps.config.sshConnectTimeoutMs,
-      commandTimeoutMs: deps.config.sshStepTimeoutMs,
-    });
+    const login = await loginFor(deps, fe);
     const result = await uninstallOnHost(
       login,
       env.platform,

@@ -544,26 +544,15 @@ function Invoke-Uninstall($Request) {
   return [ordered]@{ path = ('{0}\{1}.pfx' -f $dir.TrimEnd('\'), [string]$Request.name); removed = $removed.ToArray(); kept = $kept.ToArray() }
 }
 
-if ($In.PSObject.Properties['action'] -and $In.action -eq 'uninstall') {
-  try {
-    $answer = Invoke-Uninstall $In
-  } catch {
-    Send-Answer ([ordered]@{ error = (Get-FailureCode $_.Exception ''); message = (Get-FailureMessage $_.Exception) })
-    exit 2
-  }
-  Send-Answer $answer
-  exit 0
-}
-
 $files = @()
 $Pfx = $null
 if ($In.PSObject.Properties['action'] -and $In.action -eq 'doctor') {
   Send-Answer (Get-Diagnosis $In.readers)
   exit 0
 }
-if ($In.PSObject.Properties['action'] -and $In.action -eq 'verify') {
+if ($In.PSObject.Properties['action'] -and ($In.action -eq 'verify' -or $In.action -eq 'uninstall')) {
   try {
-    $answer = Get-Verification $In
+    if ($In.action -eq 'uninstall') { $answer = Invoke-Uninstall $In } else { $answer = Get-Verification $In }
   } catch {
     Send-Answer ([ordered]@{ error = (Get-FailureCode $_.Exception ''); message = (Get-FailureMessage $_.Exception) })
     exit 2
