@@ -60,17 +60,27 @@ export function makeDemoCertificates(
   clientCn = 'demo-payments-client',
   options: DemoCertificateOptions = {},
 ): DemoCertificates {
+  return makeSiblingCertificates([clientCn], options)[0]!;
+}
+
+/** One demo root CA and a client certificate per name signed by it (certificates that share a CA). */
+export function makeSiblingCertificates(
+  clientCns: readonly string[],
+  options: DemoCertificateOptions = {},
+): DemoCertificates[] {
   const rootCn = options.rootCn ?? 'certfleet demo root CA';
   const root = keyPair();
   const rootCert = certificate(rootCn, root.publicKey, { cn: rootCn, key: root.privateKey }, true);
-  const leaf = keyPair();
-  const leafCert = certificate(clientCn, leaf.publicKey, { cn: rootCn, key: root.privateKey }, false);
-  const password = options.password ?? `demo-${randomBytes(6).toString('hex')}`;
-  const asn1 = forge.pkcs12.toPkcs12Asn1(leaf.privateKey, [leafCert], password, {
-    algorithm: '3des',
-    generateLocalKeyId: true,
+  return clientCns.map((clientCn) => {
+    const leaf = keyPair();
+    const leafCert = certificate(clientCn, leaf.publicKey, { cn: rootCn, key: root.privateKey }, false);
+    const password = options.password ?? `demo-${randomBytes(6).toString('hex')}`;
+    const asn1 = forge.pkcs12.toPkcs12Asn1(leaf.privateKey, [leafCert], password, {
+      algorithm: '3des',
+      generateLocalKeyId: true,
+    });
+    const pfx = Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+    const leafDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(leafCert)).getBytes(), 'binary');
+    return { pfx, password, caPem: forge.pki.certificateToPem(rootCert), leafDer };
   });
-  const pfx = Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
-  const leafDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(leafCert)).getBytes(), 'binary');
-  return { pfx, password, caPem: forge.pki.certificateToPem(rootCert), leafDer };
 }

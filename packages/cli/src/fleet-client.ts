@@ -72,6 +72,13 @@ export class FleetClient {
     return this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
   }
 
+  uninstall(env: string, name: string): Promise<Job> {
+    return this.call(
+      'POST',
+      `/v1/environments/${encodeURIComponent(env)}/certificates/${encodeURIComponent(name)}/uninstall`,
+    );
+  }
+
   environments(): Promise<EnvironmentView[]> {
     return this.call('GET', '/v1/environments');
   }

@@ -98,6 +98,7 @@ describe('help', () => {
       'check',
       'audit',
       'start-now',
+      'uninstall',
     ]);
     for (const name of names) {
       const { code, stdout, stderr } = await run([name, '--help']);
@@ -434,5 +435,26 @@ describe('requests and exit codes', () => {
     const only = await run(['reconcile', '--needed'], { answers: [[200, { items: [] }]] });
     expect(only.calls.map((c) => c.method)).toEqual(['GET']);
     expect(only.stdout).toBe('no repair waits for a new submission\n');
+  });
+});
+
+describe('uninstall', () => {
+  it('posts to the certificate of the environment, prints the job and how to approve it, exit 0', async () => {
+    const job = makeJob({ status: 'pending_approval', action: 'uninstall', name: 'acme' });
+    const { code, stdout, calls } = await run(['uninstall', 'acme-prd', 'acme'], { answers: [[201, job]] });
+    expect(code).toBe(0);
+    expect(calls).toMatchObject([
+      { method: 'POST', url: 'http://api.test/v1/environments/acme-prd/certificates/acme/uninstall' },
+    ]);
+    expect(stdout).toContain(`job ${job.id} pending_approval: uninstall acme from`);
+    expect(stdout).toContain(`fleetctl approve ${job.id}`);
+  });
+
+  it('a second uninstall answered 404 is one line with its code, exit 1', async () => {
+    const { code, stderr } = await run(['uninstall', 'acme-prd', 'acme'], {
+      answers: [[404, { error: 'not_found', message: "acme-prd holds no certificate named 'acme'" }]],
+    });
+    expect(code).toBe(1);
+    expect(oneLine(stderr)).toBe("fleetctl: not_found: acme-prd holds no certificate named 'acme'");
   });
 });

@@ -553,6 +553,23 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
       ]);
     });
 
+  command('uninstall')
+    .summary('remove a certificate from every front-end of an environment, once someone else approves')
+    .argument('<env>', 'the environment')
+    .argument('<name>', 'the certificate name, as installed')
+    .option('--watch', 'then follow the job until it ends; the exit code is its final status')
+    .addHelpText('after', examples('fleetctl uninstall acme-prd acme-payments-client'))
+    .action(async (env: string, name: string, opts: WatchOption) => {
+      const client = await connect(opts);
+      const job = await client.uninstall(env, name);
+      if (opts.watch) return follow(client, job, job.id, opts.json === true);
+      if (opts.json) return printJson(job);
+      write([
+        `job ${job.id} ${job.status}: uninstall ${job.name} from ${job.targets.length} front-ends of ${env}`,
+        `approve it (another person): fleetctl approve ${job.id}`,
+      ]);
+    });
+
   for (const cmd of program.commands) addCommonOptions(cmd);
   return program;
 }

@@ -48,6 +48,9 @@ export function targetState(t: TargetRecord): string {
 
 /** The path once installed, the error while failing, nothing before. */
 export function targetDetail(t: TargetRecord): string {
+  if (t.status === 'installed' && t.removed !== undefined) {
+    return t.removed.length === 0 ? 'nothing left to remove' : `removed ${t.removed.join(', ')}`;
+  }
   if (t.status === 'installed') return `${t.path}${t.unchanged ? ' (unchanged)' : ''}`;
   if (t.error) return `${t.error.code}: ${t.error.message}`;
   return '';

@@ -77,6 +77,12 @@ export const Target = Type.Object(
           'windows: what was left in place on purpose (a superseded certificate an IIS binding uses)',
       }),
     ),
+    removed: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'uninstall: what was removed from the host (file:<path>, store:<store>:<thumbprint>, key:<thumbprint>); empty when it was already gone',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

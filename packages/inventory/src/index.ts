@@ -287,7 +287,6 @@ export class InventoryHolder {
   }
 }
 
-export { planInstall, UnknownEnvironmentError } from './plan.js';
 export { commonOpening, isOpen, nextOpening, WEEKDAYS } from './maintenance-windows.js';
 export type { CronWindow, MaintenanceWindow, WeeklyWindow, Weekday } from './maintenance-windows.js';
 
@@ -304,4 +303,5 @@ export function jobOpening(
   const windows = environments.map((name) => findEnvironment(inventory, name)?.maintenanceWindows ?? []);
   return commonOpening(windows, at);
 }
-export type { Plan } from './plan.js';
+export { planInstall, planUninstall, UnknownEnvironmentError } from './plan.js';
+export type { Plan, UninstallSubject } from './plan.js';

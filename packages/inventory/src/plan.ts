@@ -63,3 +63,36 @@ export function planInstall(
     .digest('hex');
   return { targets, paths, hash };
 }
+
+/** What an uninstall removes in one environment: the registry entry's certificate and files. */
+export interface UninstallSubject {
+  name: string;
+  fingerprintSha256: string;
+  /** SHA-256 of the .pfx written (absent in entries older than the drift check). */
+  sha256?: string;
+  path: string;
+  caFiles?: readonly { path: string }[];
+  thumbprint?: string;
+}
+
+/**
+ * The plan of an uninstall: one target per front-end of the environment, its hash bound
+ * to those hosts (keys, paths) and to the certificate and files it removes, and never equal
+ * to an install's hash of the same certificate.
+ */
+export function planUninstall(inventory: Inventory, environment: string, entry: UninstallSubject): Plan {
+  const hosts = planInstall(
+    inventory,
+    [environment],
+    entry.name,
+    entry.fingerprintSha256,
+    entry.sha256 ?? '',
+  );
+  const files = [entry.path, ...(entry.caFiles ?? []).map((f) => f.path)];
+  const hash = createHash('sha256')
+    .update(
+      JSON.stringify({ action: 'uninstall', hosts: hosts.hash, files, thumbprint: entry.thumbprint ?? null }),
+    )
+    .digest('hex');
+  return { ...hosts, hash };
+}

@@ -27,6 +27,8 @@ export {
 } from './drift.js';
 export { fingerprintOf, hostKeyMatches, parseHostKeyPin, type HostKeyPin } from './host-key.js';
 export { installOnHost } from './install-on-host.js';
+export { uninstallOnHost } from './uninstall-on-host.js';
+export { filesOfName } from './uninstall-files.js';
 export { verifyOnHost } from './verify-on-host.js';
 export { windowsVerifyInput } from './windows-verify.js';
 export { linuxAdapter } from './linux-adapter.js';
@@ -38,6 +40,8 @@ export {
   type InstallRequest,
   type InstallResult,
   type Platform,
+  type UninstallRequest,
+  type UninstallResult,
   type PlatformAdapter,
 } from './platform.js';
 export { RemoteFs, type RemoteEntry } from './remote-fs.js';

@@ -1,7 +1,7 @@
 import { adapterFor } from './adapters.js';
-import type { InstallRequest, InstallResult, Platform } from './platform.js';
+import type { InstallRequest, InstallResult, Platform, PlatformAdapter } from './platform.js';
 import type { SessionPool } from './session-pool.js';
-import { withSshSession, type SshTarget } from './ssh-session.js';
+import { withSshSession, type SshSession, type SshTarget } from './ssh-session.js';
 
 /**
  * Connects with the pinned host key, runs the platform's adapter and always closes the
@@ -14,10 +14,23 @@ export async function installOnHost(
   req: InstallRequest,
   pool?: SessionPool,
 ): Promise<InstallResult> {
+  return onHost(target, platform, req, pool, (adapter, session) => adapter.install(session, req));
+}
+
+/**
+ * Runs one adapter step on a host: the name and directory are checked before anything is
+ * sent, then the step runs on a pooled connection or on one of its own, closed after.
+ */
+export async function onHost<R>(
+  target: SshTarget,
+  platform: Platform,
+  req: { installDir: string; name: string },
+  pool: SessionPool | undefined,
+  step: (adapter: PlatformAdapter, session: SshSession) => Promise<R>,
+): Promise<R> {
   const adapter = adapterFor(platform);
   // a bad name or directory is refused before anything is sent to the host
   adapter.pathFor(req.installDir, req.name);
-  const install = (session: Parameters<typeof adapter.install>[0]): Promise<InstallResult> =>
-    adapter.install(session, req);
-  return pool ? pool.use(target, install) : withSshSession(target, install);
+  const run = (session: SshSession): Promise<R> => step(adapter, session);
+  return pool ? pool.use(target, run) : withSshSession(target, run);
 }

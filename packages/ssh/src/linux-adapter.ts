@@ -11,6 +11,7 @@ import {
 } from './platform.js';
 import { planFiles, sha256, type PlannedFile } from './planned-file.js';
 import type { NumericOwner, RemoteEntry, RemoteFs } from './remote-fs.js';
+import { uninstallLinux } from './linux-uninstall.js';
 import { shQuote } from './shell-quote.js';
 import type { SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
@@ -204,4 +205,6 @@ export const linuxAdapter: PlatformAdapter = {
     }
     return result(false);
   },
+
+  uninstall: uninstallLinux,
 };

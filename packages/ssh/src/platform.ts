@@ -47,12 +47,36 @@ export interface InstallResult {
   changed?: string[];
 }
 
+/** What to remove from one front-end (README: Uninstall). */
+export interface UninstallRequest {
+  installDir: string;
+  name: string;
+  /** Windows: the thumbprint the registry recorded; absent: the store entries named `certfleet <name>`. */
+  thumbprint?: string;
+  /** Windows: thumbprints another environment on this host still has installed: their store entries stay. */
+  keepThumbprints?: string[];
+}
+
+/** What an uninstall removed from one front-end. */
+export interface UninstallResult {
+  /** Where the .pfx was, in the platform's form. */
+  path: string;
+  /** `file:<path>`, and on Windows `key:<thumbprint>`, `store:LocalMachine\<store>:<thumbprint>`. */
+  removed: string[];
+  /** Nothing was left to remove. */
+  unchanged: boolean;
+  /** Windows: what stayed on purpose, and why (a CA another certificate needs, a shared entry). */
+  kept: string[];
+}
+
 /** Installs on one platform over an open session. */
 export interface PlatformAdapter {
   readonly platform: Platform;
   /** Where `<name>.pfx` lives under `installDir`. */
   pathFor(installDir: string, name: string): string;
   install(session: SshSession, req: InstallRequest): Promise<InstallResult>;
+  /** Removes the files (and on Windows the store entries) of one certificate name. */
+  uninstall(session: SshSession, req: UninstallRequest): Promise<UninstallResult>;
 }
 
 /** The certificate name of the wire contract (the API checks the same pattern at intake). */

@@ -12,6 +12,7 @@ import { planFiles, type PlannedFile } from './planned-file.js';
 import type { RemoteFs } from './remote-fs.js';
 import type { ExecResult, SshSession } from './ssh-session.js';
 import { TargetError } from './target-error.js';
+import { uninstallWindows } from './windows-uninstall.js';
 import {
   DEFAULT_KEY_PROVIDER,
   KEY_READER_SIDS,
@@ -226,6 +227,11 @@ export function failureError(
         `${where}: ${message}. Exempt certfleet's user from the AppLocker/WDAC script rules (or allow ` +
           'powershell.exe in FullLanguage for it); nothing was changed.',
       );
+    case 'in_use':
+      return new TargetError(
+        'remote_command_failed',
+        `${where}: ${message}. Move the HTTPS binding to another certificate, then retry the job.`,
+      );
     case 'invalid_input':
       return new TargetError(
         'remote_command_failed',
@@ -349,4 +355,6 @@ export const windowsAdapter: PlatformAdapter = {
       ...(success.kept.length > 0 ? { kept: success.kept } : {}),
     };
   },
+
+  uninstall: uninstallWindows,
 };

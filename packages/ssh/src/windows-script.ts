@@ -362,3 +362,40 @@ export function parseWindowsVerification(stdout: string): WindowsVerification | 
   }
   return { certificates, readers };
 }
+
+/** The uninstall action's inputs (README: Uninstall). */
+export interface WindowsUninstallInput {
+  version: typeof WINDOWS_PROTOCOL;
+  action: 'uninstall';
+  name: string;
+  /** The install directory in Windows form. */
+  dir: string;
+  /** The registry's thumbprint; '' to remove the entries named `certfleet <name>`. */
+  thumbprint: string;
+  /** Thumbprints whose LocalMachine\My entries stay: another environment on this host has them. */
+  keep: string[];
+  /** Every file of the name to delete, the .pfx first (Windows paths in `dir`). */
+  files: string[];
+  /** Its `<name>.ca<N>.cer` files: their certificates leave Root/CA unless another certfleet certificate needs them. */
+  caFiles: string[];
+}
+
+/** What the uninstall action reports. */
+export interface WindowsUninstallAnswer {
+  path: string;
+  removed: string[];
+  kept: string[];
+}
+
+/** The uninstall action's answer (or a failure) from the last JSON line of stdout. */
+export function parseWindowsUninstall(stdout: string): WindowsUninstallAnswer | WindowsFailure | undefined {
+  const v = lastJsonObject(stdout);
+  if (v === undefined) return undefined;
+  const failure = failureIn(v);
+  if (failure !== undefined) return failure;
+  // ConvertTo-Json writes an empty list as [] (or, from nothing, as null)
+  const removed = v['removed'] === null ? [] : stringList(v['removed']);
+  const kept = v['kept'] === null ? [] : stringList(v['kept'] ?? []);
+  if (typeof v['path'] !== 'string' || removed === undefined || kept === undefined) return undefined;
+  return { path: v['path'], removed, kept };
+}

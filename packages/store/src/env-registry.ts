@@ -22,4 +22,9 @@ export class EnvRegistry {
   async put(env: string, entry: EnvCertificate): Promise<void> {
     await this.redis.hset(this.keys.environment(env), entry.name, JSON.stringify(entry));
   }
+
+  /** Forgets a certificate of an environment (an uninstall completed). */
+  async delete(env: string, name: string): Promise<void> {
+    await this.redis.hdel(this.keys.environment(env), name);
+  }
 }

@@ -14,6 +14,7 @@ import { InstalledHosts } from './installed-hosts.js';
 import { RepairClaims } from './repair-claims.js';
 import { RetainedSecrets } from './retained-secrets.js';
 import { HelpdeskIntakes } from './helpdesk-intakes.js';
+import { UninstallClaims } from './uninstall-claims.js';
 
 export interface FleetStoreOptions extends SealedSecretsOptions {
   /** Key prefix without braces: keys are written `{prefix}:…`. */
@@ -54,6 +55,8 @@ export class FleetStore {
   // Help desks (README: Help desks).
   /** Pending help desk intakes (sealed) and the ticket each help desk job reports to. */
   readonly intakes: HelpdeskIntakes;
+  /** The open uninstall job of a certificate, per environment (README: Uninstall). */
+  readonly uninstalls: UninstallClaims;
 
   constructor(
     readonly redis: RedisClient,
@@ -73,17 +76,18 @@ export class FleetStore {
     this.repairs = new RepairClaims(redis, this.keys);
     this.expiry = new ExpiryLedger(redis, this.keys);
     this.intakes = new HelpdeskIntakes(redis, this.keys, this.secrets);
+    this.uninstalls = new UninstallClaims(redis, this.keys, this.jobs);
   }
 
-  /** Stores a new job, its targets and its sealed secret in one transaction. */
+  /** Stores a new job, its targets and its sealed secret (an uninstall has none) in one transaction. */
   async createJob(
     record: JobRecord,
     targets: TargetRecord[],
-    secret: SecretBundle,
+    secret: SecretBundle | undefined,
     secretTtlMs: number,
   ): Promise<Job> {
     const multi = this.redis.multi();
-    this.secrets.stagePut(multi, record.id, secret, secretTtlMs);
+    if (secret) this.secrets.stagePut(multi, record.id, secret, secretTtlMs);
     this.jobs.stageCreate(multi, record, targets);
     await multi.exec();
     return { ...record, targets };

@@ -42,6 +42,8 @@ export type { HostInstall } from './installed-hosts.js';
 export { RepairClaims } from './repair-claims.js';
 export type { RepairNeeded } from './repair-claims.js';
 export { unsealWithAny } from './seal.js';
-export { newJobId } from './job-id.js';
 // Help desks (README: Help desks).
 export type { HelpdeskIntakes, IntakeFiles, PendingIntake, TicketLink } from './helpdesk-intakes.js';
+export { jobIdAgeMs, newJobId } from './job-id.js';
+// Uninstall (README: Uninstall).
+export { uninstallHolds, type UninstallClaims } from './uninstall-claims.js';

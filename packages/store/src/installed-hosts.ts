@@ -49,4 +49,12 @@ export class InstalledHosts {
       gone.map((i) => ({ ...i, goneAt: i.goneAt ?? at })),
     );
   }
+
+  /** Forgets every record of one certificate of an environment (an uninstall completed). */
+  async forget(env: string, name: string): Promise<void> {
+    const fields = (await this.list(env))
+      .filter((i) => i.name === name)
+      .map((i) => field(i.name, i.frontEnd));
+    if (fields.length > 0) await this.redis.hdel(this.keys.installedHosts(env), ...fields);
+  }
 }

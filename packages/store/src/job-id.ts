@@ -4,3 +4,8 @@ import { randomBytes } from 'node:crypto';
 export function newJobId(): string {
   return `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
 }
+
+/** How long ago a job id was made (its time part); a claim names a job before its record exists. */
+export function jobIdAgeMs(id: string): number {
+  return Date.now() - Number.parseInt(id.split('-')[0] ?? '0', 36);
+}

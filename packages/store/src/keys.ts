@@ -135,6 +135,13 @@ export class FleetKeys {
     return `${this.tag}:expiry:${env}:${fingerprintSha256}:${threshold}`;
   }
 
+  // --- uninstall (README: Uninstall) ---------------------------------------------------
+
+  /** The uninstall job that holds one certificate of an environment until it completes. */
+  uninstall(env: string, name: string): string {
+    return `${this.tag}:uninstall:${env}:${name}`;
+  }
+
   // ----------------------------------------------------------------------------------
 
   // Help desks (README: Help desks).

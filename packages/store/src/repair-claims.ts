@@ -8,6 +8,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]
 return 0
 `;
 
+/**
+ * Claims `key` for `jobId` (SET NX); a holder `isOpen` says has ended is taken over with a
+ * compare-and-set. Answers undefined when the claim is now `jobId`'s, or the open holder.
+ */
+export async function claimKey(
+  redis: RedisClient,
+  key: string,
+  jobId: string,
+  isOpen: (holder: string) => Promise<boolean>,
+): Promise<string | undefined> {
+  for (;;) {
+    if ((await redis.set(key, jobId, 'NX')) === 'OK') return undefined;
+    const holder = await redis.get(key);
+    if (holder === null) continue;
+    if (holder === jobId) return undefined;
+    if (await isOpen(holder)) return holder;
+    if (((await redis.eval(SWAP, 1, key, holder, jobId)) as number) === 1) return undefined;
+  }
+}
+
+/** Deletes `key` if it still names `jobId`. */
+export async function releaseKey(redis: RedisClient, key: string, jobId: string): Promise<void> {
+  await redis.eval(
+    `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+    1,
+    key,
+    jobId,
+  );
+}
+
 /** A repair that cannot be made here: the environment keeps no secret to install again. */
 export interface RepairNeeded {
   name: string;
@@ -37,26 +67,12 @@ export class RepairClaims {
     jobId: string,
     isOpen: (holder: string) => Promise<boolean>,
   ): Promise<string | undefined> {
-    const key = this.keys.repairClaim(env, name, frontEnd);
-    for (;;) {
-      if ((await this.redis.set(key, jobId, 'NX')) === 'OK') return undefined;
-      const holder = await this.redis.get(key);
-      if (holder === null) continue;
-      if (holder === jobId) return undefined;
-      if (await isOpen(holder)) return holder;
-      if (((await this.redis.eval(SWAP, 1, key, holder, jobId)) as number) === 1) return undefined;
-    }
+    return claimKey(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId, isOpen);
   }
 
   /** Gives a claim back, if `jobId` still holds it. */
   async release(env: string, name: string, frontEnd: string, jobId: string): Promise<void> {
-    const key = this.keys.repairClaim(env, name, frontEnd);
-    await this.redis.eval(
-      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-      1,
-      key,
-      jobId,
-    );
+    await releaseKey(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId);
   }
 
   /** Drops the claims of front-ends an install has just reached, whatever job held them. */

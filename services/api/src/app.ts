@@ -30,6 +30,7 @@ import { environmentRoutes } from './routes/environments.js';
 import { expiryRoutes } from './routes/expiry.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { uninstallRoutes } from './routes/uninstall.js';
 import { webhookRoutes } from './webhook-route.js';
 import { adapterRoutes, intakeLinkRoutes } from './adapter-route.js';
 import type { HelpdeskAdapters } from '@certfleet/helpdesk';
@@ -183,6 +184,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   await app.register(checkRoutes, { deps, limited });
   await app.register(expiryRoutes, { deps, limited });
   await app.register(webhookRoutes, { deps, limited });
+  await app.register(uninstallRoutes, { deps, limited });
   await app.register(boardRoutes, { deps });
   // Help desks (README: Help desks).
   await app.register(adapterRoutes, { deps, limited });

@@ -6,6 +6,7 @@ import { approveAndStart, JobName, startScheduled, windowGate, type FleetQueues 
 import { canTransition, newJobId, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments } from './plan.js';
+import { uninstallPlanHash } from './uninstall-service.js';
 import type { SubmitBody } from '@certfleet/contract';
 
 export interface JobsDeps {
@@ -148,15 +149,18 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   }
   let planHash: string;
   try {
-    planHash = planInstall(
-      deps.inventory(),
-      job.environments,
-      job.name,
-      job.certificate.fingerprintSha256,
-      job.pfxSha256,
-      // a repair job is planned for the hosts that needed it, and its hash binds to those alone
-      job.source === 'reconcile' ? new Set(job.targets.map((t) => t.id)) : undefined,
-    ).hash;
+    planHash =
+      job.action === 'uninstall'
+        ? await uninstallPlanHash(deps, job)
+        : planInstall(
+            deps.inventory(),
+            job.environments,
+            job.name,
+            job.certificate.fingerprintSha256,
+            job.pfxSha256,
+            // a repair job is planned for the hosts that needed it, and its hash binds to those alone
+            job.source === 'reconcile' ? new Set(job.targets.map((t) => t.id)) : undefined,
+          ).hash;
   } catch {
     planHash = '';
   }
@@ -166,7 +170,8 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
       `the inventory of ${job.environments.join(', ')} changed since job ${id} was submitted; submit it again`,
     );
   }
-  if (!(await deps.store.secrets.has(id))) {
+  // an uninstall has no secret: it installs nothing
+  if (job.action !== 'uninstall' && !(await deps.store.secrets.has(id))) {
     throw conflict('conflict', `the sealed certificate of job ${id} has expired; submit it again`);
   }
   const started = await approveAndStart(
@@ -249,7 +254,7 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
       `job ${id} is ${job.status}; only a job that ended with failures can be retried`,
     );
   }
-  if (!(await deps.store.secrets.has(id))) {
+  if (job.action !== 'uninstall' && !(await deps.store.secrets.has(id))) {
     throw conflict(
       'conflict',
       `the sealed certificate of job ${id} expired (FLEET_SECRET_TTL); submit the job again to install it`,

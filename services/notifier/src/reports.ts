@@ -39,12 +39,20 @@ function hostLines(job: Job): string[] {
     (t) =>
       `${t.environment}/${t.frontEnd} (${t.host}): ${t.status}${t.unchanged ? ' (unchanged)' : ''}` +
       `${t.thumbprint ? `, thumbprint ${t.thumbprint} in ${t.store ?? 'LocalMachine\\My'}` : ''}` +
-      `${t.error ? ` — ${t.error.code}: ${t.error.message}` : ''}`,
+      `${t.error ? ` — ${t.error.code}: ${t.error.message}` : ''}` +
+      removedText(t),
   );
 }
 
+/** An uninstall's target: what it removed from the host (README: Uninstall). */
+function removedText(t: Job['targets'][number]): string {
+  if (t.removed === undefined) return '';
+  return t.removed.length === 0 ? '; nothing left to remove' : `; removed ${t.removed.join(', ')}`;
+}
+
 function headline(job: Job, status: string): string {
-  return `certfleet: ${job.ticket} ${job.name} ${status.replace('_', ' ')}`;
+  const what = job.action === 'uninstall' ? 'uninstall ' : '';
+  return `certfleet: ${job.ticket} ${what}${job.name} ${status.replace('_', ' ')}`;
 }
 
 function pathLines(job: Job): string[] {

@@ -4,6 +4,7 @@ import type { JobStatus, TargetRecord, TransitionOutcome } from '@certfleet/stor
 import { UnrecoverableError } from 'bullmq';
 import { desiredState } from './desired-state.js';
 import { keepForRepairs } from './retention.js';
+import { forgetUninstalled } from './uninstall-finish.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
 /** Decides a job's outcome from its targets. */
@@ -44,7 +45,9 @@ export async function processInstall(
   }
   // the bytes written, for the desired state's hashes (read before the secret is deleted below)
   const secret = await deps.store.secrets.open(jobId);
-  for (const envName of record.environments) {
+  if (record.action === 'uninstall') await forgetUninstalled(deps, record, status, targets);
+  // an uninstall leaves no registry entry nor retained secret behind (forgetUninstalled)
+  for (const envName of record.action === 'uninstall' ? [] : record.environments) {
     const installed = targets.find((t) => t.environment === envName && t.status === 'installed');
     if (!installed) continue;
     // Retention and reconcile: before the job's secret is deleted below.

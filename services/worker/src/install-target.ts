@@ -1,4 +1,4 @@
-import { findEnvironment } from '@certfleet/inventory';
+import { findEnvironment, type Environment, type FrontEnd } from '@certfleet/inventory';
 import type { JobRun } from '@certfleet/jobs';
 import {
   installOnHost,
@@ -6,11 +6,13 @@ import {
   TargetError,
   type InstallResult,
   type SessionPool,
+  type UninstallResult,
 } from '@certfleet/ssh';
 import { canTransition, type JobRecord, type TargetErrorInfo, type TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import type { HostLanes } from './host-lanes.js';
 import type { HostLocks } from './host-lock.js';
+import { uninstallWork } from './uninstall-target.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
 interface Failure extends TargetErrorInfo {
@@ -40,7 +42,7 @@ export interface TargetDeps extends WorkerDeps {
 export async function processTarget(
   deps: TargetDeps,
   run: JobRun<'install-target'>,
-): Promise<InstallResult | { skipped: true }> {
+): Promise<InstallResult | UninstallResult | { skipped: true }> {
   const { jobId, round, targetId } = run.payload;
   const where = await deps.store.jobs.getTarget(jobId, targetId);
   if (!where) throw new UnrecoverableError(`job ${jobId} or its target ${targetId} is gone`);
@@ -60,19 +62,43 @@ export async function processTarget(
       return run.postpone(Date.now() + 250 + Math.floor(Math.random() * 750));
     }
     try {
-      return await installTarget(deps, run, record, current);
+      // what the job does on its hosts (README: Changing a certificate safely)
+      return record.action === 'uninstall'
+        ? await runTarget(deps, run, record, current, uninstallWork(deps, record))
+        : await runTarget(deps, run, record, current, installWork(deps, record));
     } finally {
       await lock.release();
     }
   });
 }
 
-async function installTarget(
+/** What a target's work on its host came to: the finished target and its audit entry. */
+export interface TargetOutcome<R> {
+  result: R;
+  target: TargetRecord;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+/** The host-side work of one target (an install, an uninstall), given its front-end and the target as running. */
+export type TargetWork<R> = (
+  env: Environment,
+  fe: FrontEnd,
+  target: TargetRecord,
+) => Promise<TargetOutcome<R>>;
+
+/**
+ * One attempt at one target, whatever it does on the host: marks it running (and its job
+ * started), checks its front-end is still the one planned, runs `work` and records the
+ * outcome; a failure is recorded as pending (retried) or failed, with its audit entry.
+ */
+export async function runTarget<R>(
   deps: TargetDeps,
   { attempt, maxAttempts, payload: { round } }: JobRun<'install-target'>,
   record: JobRecord,
   current: TargetRecord,
-): Promise<InstallResult> {
+  work: TargetWork<R>,
+): Promise<R> {
   const jobId = record.id;
   const targetId = current.id;
 
@@ -91,7 +117,6 @@ async function installTarget(
     deps.store.jobs.putTarget(jobId, target),
   ]);
   const log = deps.logger.child({ jobId, targetId, attempt });
-  const started = process.hrtime.bigint();
 
   try {
     const env = findEnvironment(deps.inventory(), target.environment);
@@ -102,69 +127,18 @@ async function installTarget(
         `${targetId} is no longer ${target.host}:${target.port} in the inventory; submit the job again`,
       );
     }
-    const secret = await deps.store.secrets.open(jobId);
-    if (!secret) {
-      throw new TargetError(
-        'secret_expired',
-        `the sealed certificate of job ${jobId} is gone; submit it again`,
-      );
-    }
-    const login = await sshTargetFor(fe, {
-      readyTimeoutMs: deps.config.sshConnectTimeoutMs,
-      commandTimeoutMs: deps.config.sshStepTimeoutMs,
-    });
-    const result = await installOnHost(
-      login,
-      env.platform,
-      {
-        installDir: env.installDir,
-        name: record.name,
-        pfx: secret.pfx,
-        caCertificates: secret.caChain,
-        ...(env.owner ? { owner: env.owner } : {}),
-        ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
-        ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
-        password: secret.password,
-      },
-      env.platform === 'linux' ? deps.pool : undefined,
-    );
-    if (result.sha256 !== record.pfxSha256) {
-      throw new TargetError(
-        'hash_mismatch',
-        `${targetId} holds a file whose SHA-256 differs from the job's; the job retries it`,
-      );
-    }
-    target = {
-      ...target,
-      status: 'installed',
-      path: result.path,
-      sha256: result.sha256,
-      unchanged: result.unchanged,
-      error: null,
-      finishedAt: now(),
-      ...(result.thumbprint ? { thumbprint: result.thumbprint } : {}),
-      ...(result.store ? { store: result.store } : {}),
-      ...(result.keyProvider ? { keyProvider: result.keyProvider } : {}),
-      ...(result.kept ? { kept: result.kept } : {}),
-    };
+    const outcome = await work(env, fe, target);
     await Promise.all([
-      deps.store.jobs.putTarget(jobId, target),
-      deps.store.metrics.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9),
+      deps.store.jobs.putTarget(jobId, outcome.target),
       deps.store.audit.append({
         actor: 'worker',
-        action: 'target.installed',
+        action: outcome.action,
         jobId,
-        detail: {
-          target: targetId,
-          path: result.path,
-          unchanged: result.unchanged,
-          attempt,
-          ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
-        },
+        detail: { target: targetId, ...outcome.detail, attempt },
       }),
     ]);
-    log.info({ path: result.path, unchanged: result.unchanged }, 'target installed');
-    return result;
+    log.info(outcome.detail, outcome.action);
+    return outcome.result;
   } catch (err) {
     const failure = classify(err);
     const final = failure.permanent || attempt >= maxAttempts;
@@ -188,4 +162,71 @@ async function installTarget(
     if (failure.permanent) throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
     throw new Error(`${failure.code}: ${failure.message}`, { cause: err });
   }
+}
+
+/** The SSH login of a front-end with the worker's deadlines. */
+export function loginFor(deps: WorkerDeps, fe: FrontEnd): ReturnType<typeof sshTargetFor> {
+  return sshTargetFor(fe, {
+    readyTimeoutMs: deps.config.sshConnectTimeoutMs,
+    commandTimeoutMs: deps.config.sshStepTimeoutMs,
+  });
+}
+
+/** The install of one target: the job's sealed certificate onto its front-end. */
+function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallResult> {
+  return async (env, fe, running) => {
+    const started = process.hrtime.bigint();
+    const secret = await deps.store.secrets.open(record.id);
+    if (!secret) {
+      throw new TargetError(
+        'secret_expired',
+        `the sealed certificate of job ${record.id} is gone; submit it again`,
+      );
+    }
+    const login = await loginFor(deps, fe);
+    const result = await installOnHost(
+      login,
+      env.platform,
+      {
+        installDir: env.installDir,
+        name: record.name,
+        pfx: secret.pfx,
+        caCertificates: secret.caChain,
+        ...(env.owner ? { owner: env.owner } : {}),
+        ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
+        ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
+        password: secret.password,
+      },
+      env.platform === 'linux' ? deps.pool : undefined,
+    );
+    if (result.sha256 !== record.pfxSha256) {
+      throw new TargetError(
+        'hash_mismatch',
+        `${running.id} holds a file whose SHA-256 differs from the job's; the job retries it`,
+      );
+    }
+    await deps.store.metrics.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);
+    return {
+      result,
+      action: 'target.installed',
+      target: {
+        ...running,
+        status: 'installed',
+        path: result.path,
+        sha256: result.sha256,
+        unchanged: result.unchanged,
+        error: null,
+        finishedAt: now(),
+        ...(result.thumbprint ? { thumbprint: result.thumbprint } : {}),
+        ...(result.store ? { store: result.store } : {}),
+        ...(result.keyProvider ? { keyProvider: result.keyProvider } : {}),
+        ...(result.kept ? { kept: result.kept } : {}),
+      },
+      detail: {
+        path: result.path,
+        unchanged: result.unchanged,
+        ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
+      },
+    };
+  };
 }

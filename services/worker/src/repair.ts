@@ -1,6 +1,13 @@
 import { findEnvironment, planInstall, retainsSecrets } from '@certfleet/inventory';
 import { approveAndStart, windowGate } from '@certfleet/jobs';
-import { isFinalStatus, newJobId, type Job, type JobRecord, type SecretBundle } from '@certfleet/store';
+import {
+  isFinalStatus,
+  jobIdAgeMs,
+  newJobId,
+  type Job,
+  type JobRecord,
+  type SecretBundle,
+} from '@certfleet/store';
 import { RepairError } from './repair-error.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
@@ -14,7 +21,7 @@ const CLAIM_GRACE_MS = 60_000;
 export type RepairOutcome =
   /** A repair job for the hosts not already under repair; `queued` under `repair: auto`. */
   | { kind: 'created'; job: Job; queued: boolean; alreadyOpen: string[] }
-  /** Every host already has an open repair job. */
+  /** Every host already has an open repair job, or an open uninstall holds the certificate. */
   | { kind: 'open'; jobIds: string[] }
   /** Nothing to install from: the environment keeps no secret, or none is kept for this certificate. */
   | { kind: 'submission_needed'; frontEnds: string[]; message: string };
@@ -43,6 +50,9 @@ export async function requestRepair(
   if (!entry) {
     throw new RepairError('unknown_certificate', `${env} holds no certificate named ${certificateName}`);
   }
+  // a certificate being uninstalled is not put back (README: Uninstall)
+  const uninstalling = await deps.store.uninstalls.openHolder(env, certificateName);
+  if (uninstalling !== undefined) return { kind: 'open', jobIds: [uninstalling] };
   const unknown = frontEnds.filter((fe) => !environment.frontEnds.some((f) => f.name === fe));
   if (unknown.length > 0) {
     throw new RepairError('unknown_front_end', `${env} has no front-end ${unknown.join(', ')}`);
@@ -66,7 +76,7 @@ export async function requestRepair(
   const isOpen = async (holder: string): Promise<boolean> => {
     const held = await deps.store.jobs.getRecord(holder);
     // no record yet: another worker is creating it, unless it crashed doing so long ago
-    if (!held) return Date.now() - Number.parseInt(holder.split('-')[0] ?? '0', 36) < CLAIM_GRACE_MS;
+    if (!held) return jobIdAgeMs(holder) < CLAIM_GRACE_MS;
     // a repair an approver rejected is not asked for again; an install of the certificate there clears it
     return !isFinalStatus(held.status) || held.status === 'rejected';
   };

@@ -1,7 +1,7 @@
 # certfleet install script, protocol 2. Windows PowerShell 5.1 on .NET Framework 4.7.2+.
 # `$In.action = 'doctor'` reports what the install depends on instead, changing nothing;
 # `$In.action = 'verify'` reports what is in place of installed certificates (drift check),
-# changing nothing either.
+# changing nothing either; `$In.action = 'uninstall'` removes one certificate name (below).
 # Inputs come from $In (JSON on stdin); the PFX password is the next stdin line, read
 # with .NET and kept in $Pfx, a hashtable, only until the PFX is opened (once): no cmdlet
 # or function parameter ever holds it.
@@ -440,15 +440,119 @@ function Get-Verification($Request) {
   return [ordered]@{ certificates = $certificates; readers = $readers }
 }
 
+# --- uninstall (README: Uninstall) ------------------------------------------------------
+# `$In.action = 'uninstall'` removes one certificate name: its key and LocalMachine\My entry
+# (unless another environment on this host still has that thumbprint: $In.keep), the CA
+# store entries of its CA files that no other certfleet certificate in My chains up to,
+# then the files ($In.files, the .pfx first). Each step finds what is left, so a re-run
+# after a crash finishes the rest. An HTTPS binding that uses it stops it before anything changes.
+
+# Thumbprints of the CA certificates the certfleet certificates in My other than $Except
+# chain up to, walking issuer names through Root and CA.
+function Get-NeededCaThumbprints($My, [string]$Except) {
+  $cas = New-Object System.Collections.Generic.List[object]
+  foreach ($name in 'Root', 'CA') {
+    $store = Open-CertStore $name
+    try { foreach ($c in $store.Certificates) { $cas.Add($c) } } finally { $store.Close() }
+  }
+  $needed = New-Object System.Collections.Generic.List[string]
+  foreach ($cert in @($My.Certificates | Where-Object { $_.Thumbprint -ne $Except -and (Get-FriendlyName $_) -like 'certfleet *' })) {
+    $current = $cert
+    for ($depth = 0; $depth -lt 16; $depth++) {
+      $issuer = [System.Convert]::ToBase64String($current.IssuerName.RawData)
+      if ($issuer -eq [System.Convert]::ToBase64String($current.SubjectName.RawData)) { break }
+      # every CA of that name counts: one too many kept is harmless, one too few breaks a chain
+      $parents = @($cas | Where-Object { [System.Convert]::ToBase64String($_.SubjectName.RawData) -eq $issuer })
+      if ($parents.Count -eq 0) { break }
+      foreach ($p in $parents) { $needed.Add($p.Thumbprint) }
+      $current = $parents[0]
+    }
+  }
+  return , $needed.ToArray()
+}
+
+function Invoke-Uninstall($Request) {
+  if ($Request.version -ne 2) { Stop-Install 'invalid_input' ('protocol {0}, expected 2' -f $Request.version) }
+  Assert-Text $Request.dir 'dir'
+  Assert-Text $Request.name 'name'
+  $dir = [string]$Request.dir
+  $friendly = 'certfleet ' + [string]$Request.name
+  $thumbprint = ''
+  if ($Request.PSObject.Properties['thumbprint'] -and $Request.thumbprint) { $thumbprint = ([string]$Request.thumbprint).ToUpperInvariant() }
+  $keep = @(@($Request.keep) | Where-Object { $_ } | ForEach-Object { ([string]$_).ToUpperInvariant() })
+  $files = @(foreach ($f in @($Request.files) | Where-Object { $null -ne $_ }) { Assert-Text $f 'files[]'; Assert-InDir $f $dir; [string]$f })
+  $caFiles = @(foreach ($f in @($Request.caFiles) | Where-Object { $null -ne $_ }) { Assert-Text $f 'caFiles[]'; Assert-InDir $f $dir; [string]$f })
+  $removed = New-Object System.Collections.Generic.List[string]
+  $kept = New-Object System.Collections.Generic.List[string]
+
+  $my = Open-CertStore 'My'
+  try {
+    $mine = @($My.Certificates | Where-Object { ($thumbprint -ne '' -and $_.Thumbprint -eq $thumbprint) -or ($thumbprint -eq '' -and (Get-FriendlyName $_) -eq $friendly) })
+    $bound = Get-BoundThumbprints
+    foreach ($cert in $mine) {
+      if ($bound -contains $cert.Thumbprint) {
+        Stop-Install 'in_use' ('LocalMachine\My:{0} is used by an IIS (HTTP.sys) binding; nothing was removed' -f $cert.Thumbprint)
+      }
+    }
+    # 1. the client certificate: its key first (an entry without its key is found again; a key without its entry is not)
+    foreach ($cert in $mine) {
+      if ($keep -contains $cert.Thumbprint) {
+        $kept.Add(('LocalMachine\My:{0}: another environment on this host has it installed' -f $cert.Thumbprint))
+        continue
+      }
+      if ($cert.HasPrivateKey) {
+        Remove-ClientKey $cert
+        $removed.Add(('key:{0}' -f $cert.Thumbprint))
+      }
+      $My.Remove($cert)
+      $removed.Add(('store:LocalMachine\My:{0}' -f $cert.Thumbprint))
+    }
+    # 2. CA entries of its CA files that no other certfleet certificate needs (before the files that name them)
+    $needed = Get-NeededCaThumbprints $my $thumbprint
+  } finally {
+    $my.Close()
+  }
+  foreach ($path in $caFiles) {
+    $local = Get-LocalPath $path
+    if (-not [System.IO.File]::Exists($local)) { continue }
+    $ca = New-Object "$X509.X509Certificate2" -ArgumentList (, [System.IO.File]::ReadAllBytes($local))
+    if ($needed -contains $ca.Thumbprint) {
+      $kept.Add(('LocalMachine\CA or Root:{0}: another certfleet certificate chains up to it' -f $ca.Thumbprint))
+      continue
+    }
+    foreach ($storeName in 'Root', 'CA') {
+      $store = Open-CertStore $storeName
+      try {
+        $present = Find-Thumbprint $store $ca.Thumbprint
+        foreach ($found in $present) {
+          $store.Remove($found)
+          $removed.Add(('store:LocalMachine\{0}:{1}' -f $storeName, $ca.Thumbprint))
+        }
+      } finally {
+        $store.Close()
+      }
+    }
+  }
+  # 3. the files, the .pfx first
+  foreach ($path in $files) {
+    $local = Get-LocalPath $path
+    if ([System.IO.File]::Exists($local)) {
+      [System.IO.File]::Delete($local)
+      $removed.Add(('file:{0}' -f $path))
+    }
+  }
+  return [ordered]@{ path = ('{0}\{1}.pfx' -f $dir.TrimEnd('\'), [string]$Request.name); removed = $removed.ToArray(); kept = $kept.ToArray() }
+}
+
 $files = @()
 $Pfx = $null
 if ($In.PSObject.Properties['action'] -and $In.action -eq 'doctor') {
   Send-Answer (Get-Diagnosis $In.readers)
   exit 0
 }
-if ($In.PSObject.Properties['action'] -and $In.action -eq 'verify') {
+if ($In.PSObject.Properties['action'] -and ($In.action -eq 'verify' -or $In.action -eq 'uninstall')) {
   try {
-    $answer = Get-Verification $In
+    if ($In.action -eq 'uninstall') { $answer = Invoke-Uninstall $In } else { $answer = Get-Verification $In }
   } catch {
     Send-Answer ([ordered]@{ error = (Get-FailureCode $_.Exception ''); message = (Get-FailureMessage $_.Exception) })
     exit 2

@@ -31,6 +31,12 @@ export function renderJobOverview(job) {
       'Reject reason',
       job.rejectReason ? h('span', { class: 'reject-reason', text: job.rejectReason }) : undefined,
     ],
+    [
+      'Action',
+      job.action === 'uninstall'
+        ? h('span', { class: 'badge warn', text: 'uninstall: removes this certificate from every front-end' })
+        : undefined,
+    ],
     ['Updated', fmtTime(job.updatedAt)],
     [
       'Replaces existing',

@@ -28,6 +28,14 @@ function targetRow(t, ran) {
         {},
         h('span', { class: `state s-${t.status}`, 'data-state': t.status, text: t.status }),
         t.unchanged ? h('span', { class: 'muted', text: ' (unchanged)' }) : null,
+        // an uninstall: what left the host
+        t.removed
+          ? h('div', {
+              class: 'muted removed',
+              'data-removed': String(t.removed.length),
+              text: t.removed.length ? `removed ${t.removed.join(', ')}` : 'nothing left to remove',
+            })
+          : null,
       ),
       h('td', { text: String(t.attempts) }),
       h('td', { class: 'hash', title: t.sha256 ?? '', text: shortHash(t.sha256) }),
