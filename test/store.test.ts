@@ -133,6 +133,10 @@ const LIFECYCLE: Record<TransitionName, { from: JobStatus[]; to: JobStatus[] }> 
   finish: { from: ['queued', 'running'], to: ['completed', 'partially_failed', 'failed'] },
   retry: { from: ['partially_failed', 'failed'], to: ['queued'] },
   undoRetry: { from: ['queued'], to: ['partially_failed', 'failed'] },
+  // canary rollout
+  canaryPassed: { from: ['queued', 'running'], to: ['canary'] },
+  continue: { from: ['canary'], to: ['queued'] },
+  undoContinue: { from: ['queued'], to: ['canary'] },
 };
 
 describe('the job lifecycle in Redis', () => {

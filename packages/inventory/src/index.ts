@@ -1,7 +1,12 @@
 import path from 'node:path';
 import {
+  CANARY_CONTINUES,
   ENV_PATTERN,
   Platform,
+  ROLLOUTS,
+  StringEnum,
+  type CanaryContinue,
+  type Rollout,
   loadYamlFile,
   parseYamlText,
   type YamlFileOptions,
@@ -42,6 +47,9 @@ export interface Environment {
   retain?: boolean;
   /** What reconcile does with a front-end that lacks a certificate: queue the repair, or wait for an approver. */
   repair: RepairPolicy;
+  /** Canary rollout: a job's default (`all` when absent), and what follows a verified canary (`approve` when absent). */
+  rollout?: Rollout;
+  canary?: { continue: CanaryContinue };
   frontEnds: FrontEnd[];
 }
 
@@ -114,6 +122,11 @@ const EnvironmentSchema = Type.Object(
     sftpOnly: Type.Optional(Type.Boolean()),
     retain: Type.Optional(Type.Boolean()),
     repair: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('approve')])),
+    // canary rollout (README: Canary rollout)
+    rollout: Type.Optional(StringEnum(ROLLOUTS)),
+    canary: Type.Optional(
+      Type.Object({ continue: StringEnum(CANARY_CONTINUES) }, { additionalProperties: false }),
+    ),
     frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -218,6 +231,8 @@ function resolve(raw: RawInventory, source: string): Inventory {
       ...(env.sftpOnly === true ? { sftpOnly: true } : {}),
       ...(env.retain === undefined ? {} : { retain: env.retain }),
       repair: env.repair ?? 'approve',
+      ...(env.rollout === undefined ? {} : { rollout: env.rollout }),
+      ...(env.canary === undefined ? {} : { canary: env.canary }),
       frontEnds,
     };
   });
@@ -263,3 +278,5 @@ export class InventoryHolder {
 
 export { planInstall, UnknownEnvironmentError } from './plan.js';
 export type { Plan } from './plan.js';
+// canary rollout (README: Canary rollout)
+export { planCanary } from './canary.js';

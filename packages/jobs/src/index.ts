@@ -23,6 +23,9 @@ export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
 export { approveAndStart } from './start-approved.js';
 export type { ApproveOutcome } from './start-approved.js';
+// canary rollout (README: Canary rollout)
+export { continueAfterCanary } from './continue-canary.js';
+export type { ContinueOutcome } from './continue-canary.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';
 export { createRedis, deletePrefixKeys, duplicateRedis, prefixKeys } from './redis.js';
 export type { RedisClient } from './redis.js';

@@ -13,7 +13,7 @@ export type ApproveOutcome =
 /**
  * The one way an approved job starts, for an approver's approval (API) and for
  * `repair: auto` (worker): moves it to `queued` with the approver, keeps its sealed
- * secret until it ends, and queues round 1 for every target. A queue that cannot take
+ * secret until it ends, and queues round 1 for every target (a canary job: its canaries). A queue that cannot take
  * it hands the job back (pending approval, secret on `secretTtlMs` again), so a job is
  * never queued with nothing in the queue.
  */
@@ -27,11 +27,14 @@ export async function approveAndStart(
   const moved = await store.jobs.transition(job.id, 'approve', { approvedBy });
   if (!moved.ok) return { kind: 'conflict', ...(moved.job ? { job: moved.job } : {}) };
   await store.secrets.persist(job.id);
+  // canary rollout (README: Canary rollout): round 1 is the canaries alone, the rest waits
+  const canaries = job.canary ? new Set(job.canary.targets) : undefined;
+  const first = canaries ? job.targets.filter((t) => canaries.has(t.id)) : job.targets;
   try {
     await queues.addInstallFlow(
       job.id,
       1,
-      job.targets.map((t) => ({ id: t.id })),
+      first.map((t) => ({ id: t.id })),
     );
   } catch (err) {
     await store.jobs.transition(job.id, 'undoApprove', { approvedBy: null }).catch(() => undefined);

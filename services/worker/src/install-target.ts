@@ -9,6 +9,7 @@ import {
 } from '@certfleet/ssh';
 import { canTransition, type JobRecord, type TargetErrorInfo, type TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
+import { isCanaryRun, verifyCanary } from './canary.js';
 import type { HostLanes } from './host-lanes.js';
 import type { HostLocks } from './host-lock.js';
 import { now, type WorkerDeps } from './worker-deps.js';
@@ -133,6 +134,10 @@ async function installTarget(
         'hash_mismatch',
         `${targetId} holds a file whose SHA-256 differs from the job's; the job retries it`,
       );
+    }
+    // canary rollout: a canary counts only once the drift probe sees it as installed
+    if (isCanaryRun(record, round, targetId)) {
+      await verifyCanary(login, env, record, secret, result, env.platform === 'linux' ? deps.pool : undefined);
     }
     target = {
       ...target,

@@ -4,7 +4,7 @@ import { isValidCursor } from '@certfleet/store';
 import type { ApiDeps } from '../app.js';
 import { principalOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
-import { approveJob, rejectJob, retryJob, submitJob } from '../jobs-service.js';
+import { approveJob, continueJob, rejectJob, retryJob, submitJob } from '../jobs-service.js';
 import { Job, JobList, RejectBody, SubmitBody } from '@certfleet/contract';
 import { JobParams, ListQuery, errors } from '../schemas.js';
 
@@ -13,7 +13,7 @@ export interface RouteOptions {
   limited: { rateLimit: { max: number; timeWindow: number } };
 }
 
-/** Submit, read, list, approve, reject and retry jobs. */
+/** Submit, read, list, approve, reject, retry and continue jobs. */
 export async function jobRoutes(scope: FastifyInstance, { deps, limited }: RouteOptions): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['jobs'];
@@ -129,6 +129,28 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
     },
     async (request, reply) => {
       const job = await retryJob(deps, principalOf(request).name, request.params.id);
+      return reply.status(202).send(job);
+    },
+  );
+
+  // canary rollout (README: Canary rollout)
+  app.post(
+    '/v1/jobs/:id/continue',
+    {
+      config: { roles: ['approver'], ...limited },
+      schema: {
+        tags,
+        summary: 'Continue a job resting in canary (four eyes)',
+        description:
+          'The canary of each canary environment is installed and verified; this queues every other target ' +
+          'as the next round. Only a job in canary (409 conflict otherwise); the continuer may not be the ' +
+          'submitter (409 self_approval).',
+        params: JobParams,
+        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const job = await continueJob(deps, principalOf(request).name, request.params.id);
       return reply.status(202).send(job);
     },
   );
