@@ -33,6 +33,9 @@ export interface HarnessEnvironment {
   /** `retain` and `repair` as in the inventory (README: Keeping environments right). */
   retain?: boolean;
   repair?: 'auto' | 'approve';
+  /** `rollout` and `canary` as in the inventory (README: Canary rollout). */
+  rollout?: 'all' | 'canary';
+  canary?: { continue: 'approve' | 'auto' };
   hosts: HarnessHost[];
 }
 
@@ -100,6 +103,8 @@ export function inventoryYaml(
       ...(e.windows ? { windows: e.windows } : {}),
       ...(e.retain === undefined ? {} : { retain: e.retain }),
       ...(e.repair ? { repair: e.repair } : {}),
+      ...(e.rollout ? { rollout: e.rollout } : {}),
+      ...(e.canary ? { canary: e.canary } : {}),
       frontEnds: e.hosts.map((h) => ({
         name: h.name,
         host: h.address,

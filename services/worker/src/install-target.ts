@@ -136,8 +136,16 @@ async function installTarget(
       );
     }
     // canary rollout: a canary counts only once the drift probe sees it as installed
-    if (isCanaryRun(record, round, targetId)) {
-      await verifyCanary(login, env, record, secret, result, env.platform === 'linux' ? deps.pool : undefined);
+    const canary = isCanaryRun(record, round, targetId);
+    if (canary) {
+      await verifyCanary(
+        login,
+        env,
+        record,
+        secret,
+        result,
+        env.platform === 'linux' ? deps.pool : undefined,
+      );
     }
     target = {
       ...target,
@@ -164,6 +172,7 @@ async function installTarget(
           path: result.path,
           unchanged: result.unchanged,
           attempt,
+          ...(canary ? { canary: 'verified' } : {}),
           ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
         },
       }),
