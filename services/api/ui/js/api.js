@@ -116,9 +116,9 @@ export function getJob(id) {
 }
 
 /**
- * `POST /v1/jobs/:id/approve` or `/reject`; the answer is the job as it is now.
+ * `POST /v1/jobs/:id/approve`, `/reject` or `/continue` (canary); the answer is the job as it is now.
  * @param {string} id
- * @param {'approve' | 'reject'} action
+ * @param {'approve' | 'reject' | 'continue'} action
  * @param {RejectBody} [body] the reason, to reject
  * @returns {Promise<Job>}
  */

@@ -22,6 +22,13 @@ let currentJob = null;
 /** The last answer drawn, as JSON: an unchanged answer is not drawn again. */
 let lastSnapshot = '';
 
+/** What the page says once the API took a decision. */
+const NOTICES = {
+  approve: 'Approved. Results appear below as each host finishes.',
+  reject: 'Rejected. Nothing will be installed.',
+  continue: 'Continued. The other front-ends install now; results appear below.',
+};
+
 const rejectReason = () => byId('reject-reason', HTMLTextAreaElement);
 
 /**
@@ -82,6 +89,9 @@ function renderJob(job) {
   badge.textContent = label(job.status);
   show($('job-body'), true);
   show($('actions'), job.status === 'pending_approval');
+  // canary rollout: the job rests until an approver continues it
+  show($('canary-actions'), job.status === 'canary');
+  $('canary-targets').textContent = job.canary?.targets.join(', ') ?? '';
 
   renderJobOverview(job);
   renderCertificate(job.certificate);
@@ -92,6 +102,7 @@ function renderJob(job) {
 function setBusy(busy) {
   byId('approve', HTMLButtonElement).disabled = busy;
   byId('reject', HTMLButtonElement).disabled = busy;
+  byId('continue', HTMLButtonElement).disabled = busy;
 }
 
 /** @param {string} text */
@@ -103,7 +114,7 @@ function notice(text) {
 
 /**
  * Sends the decision and shows the job as the API answers it.
- * @param {'approve' | 'reject'} action
+ * @param {'approve' | 'reject' | 'continue'} action
  * @param {RejectBody} [body]
  */
 async function decide(action, body) {
@@ -117,11 +128,7 @@ async function decide(action, body) {
     const updated = await decideJob(job.id, action, body);
     if (!isCurrent(gen)) return;
     renderJob(updated);
-    notice(
-      action === 'approve'
-        ? 'Approved. Results appear below as each host finishes.'
-        : 'Rejected. Nothing will be installed.',
-    );
+    notice(NOTICES[action]);
     rejectReason().value = '';
     schedule(job.id, gen);
   } catch (err) {
@@ -132,6 +139,11 @@ async function decide(action, body) {
   } finally {
     setBusy(false);
   }
+}
+
+/** The "Continue to the other front-ends" button of a job resting in canary. */
+export function continueJob() {
+  void decide('continue');
 }
 
 /** The "Approve and install" button. */
