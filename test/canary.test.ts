@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createRedis, deletePrefixKeys } from '@certfleet/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import {
@@ -21,8 +22,17 @@ import {
   type FleetHost,
   type HarnessHost,
   type Receiver,
+  type ServiceFiles,
   type Stack,
+  writeServiceFiles,
 } from '@certfleet/test-kit';
+import {
+  freePort,
+  killAllServices,
+  serviceEnv,
+  spawnService,
+  type ServiceProcess,
+} from './support/processes.js';
 
 const execFileAsync = promisify(execFile);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -245,4 +255,134 @@ describe('canary rollout', () => {
     expect(res.status).toBe(404);
     expect(res.body.error).toBe('not_found');
   });
+});
+
+describe('canary rollout when the worker is killed (SIGKILL) while the canary installs', () => {
+  const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const prefix = `canary-crash-${process.pid}-${Date.now().toString(36)}`;
+  let fleet: Fleet;
+  let files: ServiceFiles;
+  let env: Record<string, string>;
+  let api: ReturnType<typeof apiClient>;
+  const workers: ServiceProcess[] = [];
+  let oldCerts: DemoCertificates;
+  let newCerts: DemoCertificates;
+  const h = (i: number): FleetHost => fleet.hosts[i - 1]!;
+
+  async function startWorker(): Promise<ServiceProcess> {
+    const w = spawnService('worker', env, { label: `worker-${workers.length + 1}` });
+    workers.push(w);
+    await w.waitForOutput(/"msg":"worker started"/, 30_000);
+    return w;
+  }
+
+  beforeAll(async () => {
+    fleet = await startFleet({ count: 3 });
+    oldCerts = makeDemoCertificates('canary-crash-old');
+    newCerts = makeDemoCertificates('canary-crash-new');
+    files = await writeServiceFiles({
+      environments: [
+        {
+          name: 'crashy',
+          platform: 'linux',
+          installDir: fleet.installDir,
+          rollout: 'canary',
+          hosts: fleet.hosts.map((host, i) => harnessHost(`fe-${i + 1}`, host)),
+        },
+      ],
+      username: fleet.username,
+      privateKeyPath: fleet.clientKeyPath,
+    });
+    env = serviceEnv(
+      files,
+      { redisUrl: REDIS_URL, prefix },
+      { FLEET_RETRY_ATTEMPTS: '3', FLEET_RETRY_BACKOFF_MS: '200', FLEET_LOCK_DURATION_MS: '2000' },
+    );
+    const port = await freePort();
+    const apiProcess = spawnService('api', { ...env, PORT: String(port) }, { label: 'api' });
+    await Promise.all([startWorker(), apiProcess.waitForOutput(/"msg":"api listening"/, 30_000)]);
+    api = apiClient(`http://127.0.0.1:${port}`, files.tokens, 'bob');
+    await api.waitUntilUp();
+  }, 120_000);
+
+  afterAll(async () => {
+    fleet?.hosts.forEach((host) => host.resume());
+    await killAllServices();
+    await fleet?.stop();
+    await files?.remove();
+    const redis = createRedis(REDIS_URL);
+    await deletePrefixKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  const body = (certs: DemoCertificates, ticket: string, extra: Record<string, unknown>) => ({
+    ticket,
+    name: 'acme-crashy',
+    environments: ['crashy'],
+    pfx: certs.pfx.toString('base64'),
+    password: certs.password,
+    caCertificates: [certs.caPem],
+    ...extra,
+  });
+
+  async function submitApproved(payload: Record<string, unknown>): Promise<string> {
+    const submitted = await api.request('alice', 'POST', '/v1/jobs', payload);
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const approved = await api.request('bob', 'POST', `/v1/jobs/${submitted.body.id}/approve`);
+    expect(approved.status, JSON.stringify(approved.body)).toBe(202);
+    return submitted.body.id as string;
+  }
+
+  /** The host's `<name>.pfx`: exactly the old bytes or exactly the new ones, never absent or partial. */
+  async function oldOrNew(host: FleetHost): Promise<'old' | 'new'> {
+    const pfx = await readFile(path.join(host.dir, 'acme-crashy.pfx'));
+    if (pfx.equals(oldCerts.pfx)) return 'old';
+    expect(sha256(pfx), host.name).toBe(sha256(newCerts.pfx));
+    return 'new';
+  }
+
+  it('leaves the canary with the old file or the new one, and the next worker verifies it and rests in canary', async () => {
+    // the old certificate everywhere first, without a canary
+    const first = await submitApproved(body(oldCerts, 'CASE-K1', { rollout: 'all' }));
+    expect((await api.waitForJob(first, { timeoutMs: 60_000 })).status).toBe('completed');
+
+    const id = await submitApproved(body(newCerts, 'CASE-K2', { replace: true }));
+    // the kill point comes from the job's progress: the canary has begun (or already finished)
+    await api.waitForJob(id, {
+      until: (job: Json) =>
+        (job.targets as Json[]).some((t) => t.frontEnd === 'fe-1' && t.status !== 'pending'),
+      timeoutMs: 60_000,
+      intervalMs: 20,
+    });
+    h(1).pause();
+    const killed = workers[0]!;
+    killed.kill('SIGKILL');
+    expect((await killed.waitExit(5_000)).signal).toBe('SIGKILL');
+    const atKill = await oldOrNew(h(1));
+    h(1).resume();
+    expect(await oldOrNew(h(2))).toBe('old');
+    expect(await oldOrNew(h(3))).toBe('old');
+
+    await startWorker();
+    const resting = await api.waitForJob(id, {
+      until: (job: Json) => job.status !== 'queued' && job.status !== 'running',
+      timeoutMs: 90_000,
+    });
+    expect(resting.status, `canary was ${atKill} at the kill`).toBe('canary');
+    expect(byFrontEnd(resting)['fe-1']).toMatchObject({ status: 'installed', sha256: sha256(newCerts.pfx) });
+    expect(await oldOrNew(h(1))).toBe('new');
+    expect(await oldOrNew(h(2))).toBe('old');
+    expect(await oldOrNew(h(3))).toBe('old');
+
+    const continued = await api.request('bob', 'POST', `/v1/jobs/${id}/continue`);
+    expect(continued.status, JSON.stringify(continued.body)).toBe(202);
+    expect((await api.waitForJob(id, { timeoutMs: 60_000 })).status).toBe('completed');
+    for (const host of fleet.hosts) {
+      expect(await oldOrNew(host)).toBe('new');
+      expect(
+        (await readdir(host.dir)).filter((f) => /certfleet-tmp/.test(f)),
+        host.name,
+      ).toEqual([]);
+    }
+  }, 240_000);
 });
