@@ -20,6 +20,7 @@ import {
   startStack,
   type Fleet,
   type FleetHost,
+  type HarnessEnvironment,
   type HarnessHost,
   type Receiver,
   type ServiceFiles,
@@ -44,6 +45,22 @@ function harnessHost(name: string, h: FleetHost): HarnessHost {
   return { name, address: h.address, port: h.port, hostKeyLine: h.hostKeyLine };
 }
 
+/** A Linux environment of `hosts` (fe-1, fe-2, … in that order) with its rollout settings. */
+function linuxEnvironment(
+  name: string,
+  fleet: Fleet,
+  hosts: FleetHost[],
+  rollout: Pick<HarnessEnvironment, 'rollout' | 'canary'>,
+): HarnessEnvironment {
+  return {
+    name,
+    platform: 'linux',
+    installDir: fleet.installDir,
+    ...rollout,
+    hosts: hosts.map((host, i) => harnessHost(`fe-${i + 1}`, host)),
+  };
+}
+
 function byFrontEnd(job: Json): Record<string, Json> {
   return Object.fromEntries((job.targets as Json[]).map((t) => [t.frontEnd, t]));
 }
@@ -51,6 +68,34 @@ function byFrontEnd(job: Json): Record<string, Json> {
 /** Every file of `name` on a host's own disk, temporary files included. */
 async function filesOf(host: FleetHost, name: string): Promise<string[]> {
   return (await readdir(host.dir)).filter((f) => f.includes(name));
+}
+
+/** A submit body for `certs` in one environment; `extra` adds or overrides fields. */
+function submitBody(
+  certs: DemoCertificates,
+  environment: string,
+  name: string,
+  ticket: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const certificate = { pfx: certs.pfx.toString('base64'), password: certs.password };
+  return {
+    ticket,
+    name,
+    environments: [environment],
+    ...certificate,
+    caCertificates: [certs.caPem],
+    ...extra,
+  };
+}
+
+/** Submits as alice and approves as bob (four eyes); answers the submitted job. */
+async function submitApproved(request: Stack['request'], payload: Record<string, unknown>): Promise<Json> {
+  const submitted = await request('alice', 'POST', '/v1/jobs', payload);
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+  const approved = await request('bob', 'POST', `/v1/jobs/${submitted.body.id}/approve`);
+  expect(approved.status, JSON.stringify(approved.body)).toBe(202);
+  return submitted.body;
 }
 
 describe('canary rollout', () => {
@@ -66,27 +111,9 @@ describe('canary rollout', () => {
     certs = makeDemoCertificates('canary-client');
     stack = await startStack({
       environments: [
-        {
-          name: 'shop',
-          platform: 'linux',
-          installDir: fleet.installDir,
-          rollout: 'canary',
-          hosts: [harnessHost('fe-1', h(1)), harnessHost('fe-2', h(2)), harnessHost('fe-3', h(3))],
-        },
-        {
-          name: 'full',
-          platform: 'linux',
-          installDir: fleet.installDir,
-          rollout: 'canary',
-          hosts: [harnessHost('fe-1', h(4)), harnessHost('fe-2', h(5))],
-        },
-        {
-          name: 'plain',
-          platform: 'linux',
-          installDir: fleet.installDir,
-          canary: { continue: 'auto' },
-          hosts: [harnessHost('fe-1', h(6)), harnessHost('fe-2', h(7))],
-        },
+        linuxEnvironment('shop', fleet, [h(1), h(2), h(3)], { rollout: 'canary' }),
+        linuxEnvironment('full', fleet, [h(4), h(5)], { rollout: 'canary' }),
+        linuxEnvironment('plain', fleet, [h(6), h(7)], { canary: { continue: 'auto' } }),
       ],
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
@@ -99,24 +126,8 @@ describe('canary rollout', () => {
     await fleet?.stop();
   });
 
-  const body = (environment: string, name: string, ticket: string, extra: Record<string, unknown> = {}) => ({
-    ticket,
-    name,
-    environments: [environment],
-    pfx: certs.pfx.toString('base64'),
-    password: certs.password,
-    caCertificates: [certs.caPem],
-    notify: { webhookUrl: receiver.url },
-    ...extra,
-  });
-
-  async function submitApproved(payload: Record<string, unknown>): Promise<Json> {
-    const submitted = await stack.request('alice', 'POST', '/v1/jobs', payload);
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-    const approved = await stack.request('bob', 'POST', `/v1/jobs/${submitted.body.id}/approve`);
-    expect(approved.status, JSON.stringify(approved.body)).toBe(202);
-    return submitted.body;
-  }
+  const body = (environment: string, name: string, ticket: string, extra: Record<string, unknown> = {}) =>
+    submitBody(certs, environment, name, ticket, { notify: { webhookUrl: receiver.url }, ...extra });
 
   /** Waits until the receiver got the report with this Idempotency-Key. */
   async function waitForReport(key: string): Promise<void> {
@@ -140,7 +151,7 @@ describe('canary rollout', () => {
 
   it('installs and verifies the canary alone, rests in canary, and installs the others once an approver continues', async () => {
     const name = 'acme-canary';
-    const submitted = await submitApproved(body('shop', name, 'CASE-C1'));
+    const submitted = await submitApproved(stack.request, body('shop', name, 'CASE-C1'));
     expect(submitted.canary).toEqual({
       targets: ['shop/fe-1'],
       continue: 'approve',
@@ -215,7 +226,7 @@ describe('canary rollout', () => {
         () => undefined,
       );
       await canaryHost.start();
-      const { id } = await submitApproved(body('full', name, 'CASE-C2'));
+      const { id } = await submitApproved(stack.request, body('full', name, 'CASE-C2'));
       const final = await stack.waitForJob(id);
       expect(final.status).toBe('failed');
       const t = byFrontEnd(final);
@@ -235,7 +246,10 @@ describe('canary rollout', () => {
 
   it('a job may ask for a canary itself, and canary.continue: auto goes on at once, as system', async () => {
     const name = 'acme-canary-auto';
-    const submitted = await submitApproved(body('plain', name, 'CASE-C3', { rollout: 'canary' }));
+    const submitted = await submitApproved(
+      stack.request,
+      body('plain', name, 'CASE-C3', { rollout: 'canary' }),
+    );
     expect(submitted.canary).toMatchObject({ targets: ['plain/fe-1'], continue: 'auto' });
     const final = await stack.waitForJob(submitted.id);
     expect(final).toMatchObject({ status: 'completed', round: 2, canary: { continuedBy: 'system' } });
@@ -245,7 +259,7 @@ describe('canary rollout', () => {
     expect(actions).toContain('worker:job.canary');
     expect(actions).toContain('system:continue');
     // without rollout the environment's default (all) holds: no canary at all
-    const plain = await submitApproved(body('plain', 'acme-no-canary', 'CASE-C4'));
+    const plain = await submitApproved(stack.request, body('plain', 'acme-no-canary', 'CASE-C4'));
     expect(plain.canary).toBeUndefined();
     expect((await stack.waitForJob(plain.id)).round).toBe(1);
   }, 180_000);
@@ -281,15 +295,7 @@ describe('canary rollout when the worker is killed (SIGKILL) while the canary in
     oldCerts = makeDemoCertificates('canary-crash-old');
     newCerts = makeDemoCertificates('canary-crash-new');
     files = await writeServiceFiles({
-      environments: [
-        {
-          name: 'crashy',
-          platform: 'linux',
-          installDir: fleet.installDir,
-          rollout: 'canary',
-          hosts: fleet.hosts.map((host, i) => harnessHost(`fe-${i + 1}`, host)),
-        },
-      ],
+      environments: [linuxEnvironment('crashy', fleet, fleet.hosts, { rollout: 'canary' })],
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
     });
@@ -315,23 +321,8 @@ describe('canary rollout when the worker is killed (SIGKILL) while the canary in
     redis.disconnect();
   });
 
-  const body = (certs: DemoCertificates, ticket: string, extra: Record<string, unknown>) => ({
-    ticket,
-    name: 'acme-crashy',
-    environments: ['crashy'],
-    pfx: certs.pfx.toString('base64'),
-    password: certs.password,
-    caCertificates: [certs.caPem],
-    ...extra,
-  });
-
-  async function submitApproved(payload: Record<string, unknown>): Promise<string> {
-    const submitted = await api.request('alice', 'POST', '/v1/jobs', payload);
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-    const approved = await api.request('bob', 'POST', `/v1/jobs/${submitted.body.id}/approve`);
-    expect(approved.status, JSON.stringify(approved.body)).toBe(202);
-    return submitted.body.id as string;
-  }
+  const body = (certs: DemoCertificates, ticket: string, extra: Record<string, unknown>) =>
+    submitBody(certs, 'crashy', 'acme-crashy', ticket, extra);
 
   /** The host's `<name>.pfx`: exactly the old bytes or exactly the new ones, never absent or partial. */
   async function oldOrNew(host: FleetHost): Promise<'old' | 'new'> {
@@ -343,10 +334,10 @@ describe('canary rollout when the worker is killed (SIGKILL) while the canary in
 
   it('leaves the canary with the old file or the new one, and the next worker verifies it and rests in canary', async () => {
     // the old certificate everywhere first, without a canary
-    const first = await submitApproved(body(oldCerts, 'CASE-K1', { rollout: 'all' }));
-    expect((await api.waitForJob(first, { timeoutMs: 60_000 })).status).toBe('completed');
+    const first = await submitApproved(api.request, body(oldCerts, 'CASE-K1', { rollout: 'all' }));
+    expect((await api.waitForJob(first.id, { timeoutMs: 60_000 })).status).toBe('completed');
 
-    const id = await submitApproved(body(newCerts, 'CASE-K2', { replace: true }));
+    const { id } = await submitApproved(api.request, body(newCerts, 'CASE-K2', { replace: true }));
     // the kill point comes from the job's progress: the canary has begun (or already finished)
     await api.waitForJob(id, {
       until: (job: Json) =>

@@ -163,6 +163,21 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     outcome.exitCode = exitCodeForStatus(final.status);
   };
 
+  /**
+   * The action of a command that sends a job on as a new round (retry, continue): follows it
+   * with --watch, prints it with --json, else says what was queued (`says`, given the count).
+   */
+  const newRound =
+    (send: (client: FleetClient, id: string) => Promise<Job>, says: (job: Job, queued: number) => string) =>
+    async (id: string, opts: WatchOption): Promise<void> => {
+      const client = await connect(opts);
+      const job = await send(client, id);
+      if (opts.watch) return follow(client, job, id, opts.json === true);
+      if (opts.json) return printJson(job);
+      const queued = job.targets.filter((t) => t.status === 'pending' && t.round === job.round).length;
+      write([says(job, queued), `follow it: fleetctl status ${job.id} --watch`]);
+    };
+
   const configure = (cmd: Command): Command =>
     cmd.configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -402,17 +417,13 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     .argument('<id>', 'the job id')
     .option('--watch', 'then follow the job until it ends; the exit code is its final status')
     .addHelpText('after', examples('fleetctl retry <id> --watch'))
-    .action(async (id: string, opts: WatchOption) => {
-      const client = await connect(opts);
-      const job = await client.retry(id);
-      if (opts.watch) return follow(client, job, id, opts.json === true);
-      if (opts.json) return printJson(job);
-      const again = job.targets.filter((t) => t.status === 'pending' && t.round === job.round).length;
-      write([
-        `job ${job.id} ${job.status}: round ${job.round}, ${again} failed targets queued again`,
-        `follow it: fleetctl status ${job.id} --watch`,
-      ]);
-    });
+    .action(
+      newRound(
+        (client, id) => client.retry(id),
+        (job, queued) =>
+          `job ${job.id} ${job.status}: round ${job.round}, ${queued} failed targets queued again`,
+      ),
+    );
 
   // canary rollout (README: Canary rollout)
   command('continue')
@@ -420,17 +431,13 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     .argument('<id>', 'the job id')
     .option('--watch', 'then follow the job until it ends; the exit code is its final status')
     .addHelpText('after', examples('fleetctl continue <id>', 'fleetctl continue <id> --watch'))
-    .action(async (id: string, opts: WatchOption) => {
-      const client = await connect(opts);
-      const job = await client.continue(id);
-      if (opts.watch) return follow(client, job, id, opts.json === true);
-      if (opts.json) return printJson(job);
-      const rest = job.targets.filter((t) => t.status === 'pending' && t.round === job.round).length;
-      write([
-        `job ${job.id} continued by ${job.canary?.continuedBy ?? '?'}: ${job.status}, round ${job.round}, ${rest} targets queued`,
-        `follow it: fleetctl status ${job.id} --watch`,
-      ]);
-    });
+    .action(
+      newRound(
+        (client, id) => client.continue(id),
+        (job, queued) =>
+          `job ${job.id} continued by ${job.canary?.continuedBy ?? '?'}: ${job.status}, round ${job.round}, ${queued} targets queued`,
+      ),
+    );
 
   command('envs')
     .summary('list the environments, their front-ends and the certificates installed there')

@@ -1,14 +1,13 @@
 import type { FleetStore, Job } from '@certfleet/store';
 import type { FleetQueues } from './fleet-queues.js';
+import type { ApproveOutcome } from './start-approved.js';
 
-/** What continuing a canary job came to. */
-export type ContinueOutcome =
-  /** The targets after the canaries are on the queue, as the job's next round. */
-  | { kind: 'queued'; job: Job }
-  /** It was not resting in canary: nothing changed. */
-  | { kind: 'conflict'; job?: Job }
-  /** The queue could not take them: the job rests in canary again. */
-  | { kind: 'queue_down'; err: Error };
+/**
+ * What continuing a canary job came to: `queued` (the targets after the canaries are on
+ * the queue), `conflict` (it was not resting in canary) or `queue_down` (it rests in canary
+ * again), as for an approval.
+ */
+export type ContinueOutcome = ApproveOutcome;
 
 /**
  * The one way a canary job goes on (README: Canary rollout), for an approver's

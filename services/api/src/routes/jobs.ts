@@ -81,24 +81,40 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
     },
   );
 
-  app.post(
-    '/v1/jobs/:id/approve',
-    {
-      config: { roles: ['approver'], ...limited },
-      schema: {
-        tags,
-        summary: 'Approve a pending job (four eyes)',
-        description:
-          'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
-          'if the inventory changed since submission the answer is 409 plan_changed.',
-        params: JobParams,
-        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
+  /** A step on one job that sends it on (approve, retry, continue): `202` with the job as it is now. */
+  const jobStep = (
+    path: string,
+    role: 'approver' | 'operator',
+    summary: string,
+    description: string | undefined,
+    act: (deps: ApiDeps, principal: string, id: string) => Promise<Job>,
+  ): void => {
+    app.post(
+      path,
+      {
+        config: { roles: [role], ...limited },
+        schema: {
+          tags,
+          summary,
+          ...(description ? { description } : {}),
+          params: JobParams,
+          response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
+        },
       },
-    },
-    async (request, reply) => {
-      const job = await approveJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
+      async (request, reply) => {
+        const job = await act(deps, principalOf(request).name, request.params.id);
+        return reply.status(202).send(job);
+      },
+    );
+  };
+
+  jobStep(
+    '/v1/jobs/:id/approve',
+    'approver',
+    'Approve a pending job (four eyes)',
+    'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
+      'if the inventory changed since submission the answer is 409 plan_changed.',
+    approveJob,
   );
 
   app.post(
@@ -116,42 +132,22 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
     async (request) => rejectJob(deps, principalOf(request).name, request.params.id, request.body.reason),
   );
 
-  app.post(
+  jobStep(
     '/v1/jobs/:id/retry',
-    {
-      config: { roles: ['operator'], ...limited },
-      schema: {
-        tags,
-        summary: 'Queue the failed targets of a finished job again',
-        params: JobParams,
-        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
-      },
-    },
-    async (request, reply) => {
-      const job = await retryJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
+    'operator',
+    'Queue the failed targets of a finished job again',
+    undefined,
+    retryJob,
   );
 
   // canary rollout (README: Canary rollout)
-  app.post(
+  jobStep(
     '/v1/jobs/:id/continue',
-    {
-      config: { roles: ['approver'], ...limited },
-      schema: {
-        tags,
-        summary: 'Continue a job resting in canary (four eyes)',
-        description:
-          'The canary of each canary environment is installed and verified; this queues every other target ' +
-          'as the next round. Only a job in canary (409 conflict otherwise); the continuer may not be the ' +
-          'submitter (409 self_approval).',
-        params: JobParams,
-        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
-      },
-    },
-    async (request, reply) => {
-      const job = await continueJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
+    'approver',
+    'Continue a job resting in canary (four eyes)',
+    'The canary of each canary environment is installed and verified; this queues every other target ' +
+      'as the next round. Only a job in canary (409 conflict otherwise); the continuer may not be the ' +
+      'submitter (409 self_approval).',
+    continueJob,
   );
 }
