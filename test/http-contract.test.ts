@@ -197,6 +197,7 @@ describe('the HTTP layer answers in the contract’s shape', () => {
       ['/v1/jobs/abc/approve', '/v1/jobs/{id}/approve', 'bob'],
       ['/v1/jobs/abc/reject', '/v1/jobs/{id}/reject', 'bob'],
       ['/v1/jobs/abc/retry', '/v1/jobs/{id}/retry', 'alice'],
+      ['/v1/jobs/abc/continue', '/v1/jobs/{id}/continue', 'bob'],
       ['/v1/inventory/reload', '/v1/inventory/reload', 'carol'],
     ];
 

@@ -416,6 +416,13 @@ describe('security: every way in is authenticated, approved by another and audit
         body: () => ({ reason: 'not wanted' }),
       },
       { method: 'POST', route: (id) => `/v1/jobs/${id}/retry`, roles: 'operator', wrongRole: ['bob'] },
+      // canary rollout
+      {
+        method: 'POST',
+        route: (id) => `/v1/jobs/${id}/continue`,
+        roles: 'approver',
+        wrongRole: ['ticket-bot'],
+      },
       { method: 'GET', route: (id) => `/v1/audit?job=${id}`, roles: 'approver', wrongRole: ['ticket-bot'] },
       {
         method: 'POST',

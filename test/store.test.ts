@@ -139,6 +139,10 @@ const LIFECYCLE: Record<TransitionName, { from: JobStatus[]; to: JobStatus[] }> 
   reschedule: { from: ['scheduled'], to: ['scheduled'] },
   startScheduled: { from: ['scheduled'], to: ['queued'] },
   undoStartScheduled: { from: ['queued'], to: ['scheduled'] },
+  // canary rollout
+  canaryPassed: { from: ['queued', 'running'], to: ['canary'] },
+  continue: { from: ['canary'], to: ['queued'] },
+  undoContinue: { from: ['queued'], to: ['canary'] },
 };
 
 describe('the job lifecycle in Redis', () => {

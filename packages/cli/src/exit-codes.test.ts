@@ -9,6 +9,7 @@ describe('exit codes', () => {
       scheduled: 0,
       queued: 0,
       running: 0,
+      canary: 0,
       completed: 0,
       partially_failed: 2,
       failed: 3,

@@ -21,6 +21,11 @@ export function isFinal(status: JobStatus): boolean {
   return (FINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
 }
 
+/** Whether `--watch` stops here: a final status, or a canary job resting until someone continues it. */
+export function isResting(status: JobStatus): boolean {
+  return isFinal(status) || status === 'canary';
+}
+
 /** The exit code a job's status maps to; a job still on its way counts as success. */
 export function exitCodeForStatus(status: JobStatus): number {
   switch (status) {

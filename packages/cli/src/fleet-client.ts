@@ -79,6 +79,11 @@ export class FleetClient {
     );
   }
 
+  /** Canary rollout: the targets after the verified canaries go on (role approver, not the submitter). */
+  continue(id: string): Promise<Job> {
+    return this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/continue`);
+  }
+
   environments(): Promise<EnvironmentView[]> {
     return this.call('GET', '/v1/environments');
   }

@@ -91,6 +91,7 @@ describe('help', () => {
       'status',
       'jobs',
       'retry',
+      'continue',
       'envs',
       'expiry',
       'reconcile',
@@ -253,6 +254,35 @@ describe('requests and exit codes', () => {
       expect(code, status).toBe(exit);
       expect(stdout).toContain(`Status        ${status}`);
     }
+  });
+
+  it('status shows a canary job: its canary, how it continues and the command that continues it', async () => {
+    const job = makeJob({
+      status: 'canary',
+      approvedBy: 'bob',
+      canary: { targets: ['acme-prd/fe-1'], continue: 'approve', round: 1, continuedBy: null },
+    });
+    const { code, stdout } = await run(['status', 'job-1'], { answers: [[200, job]] });
+    expect(code).toBe(0);
+    expect(stdout).toContain('Status        canary');
+    expect(stdout).toContain('Rollout       canary first: acme-prd/fe-1 (continue: approve)');
+    expect(stdout).toContain(`fleetctl continue ${job.id}`);
+  });
+
+  it('continue posts to the job, and --watch follows it to its end (a canary job stops at canary)', async () => {
+    const queued = makeJob({
+      status: 'queued',
+      round: 2,
+      canary: { targets: ['acme-prd/fe-1'], continue: 'approve', round: 1, continuedBy: 'bob' },
+    });
+    const { code, stdout, calls } = await run(['continue', 'job-1'], { answers: [[202, queued]] });
+    expect(code).toBe(0);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([['POST', 'http://api.test/v1/jobs/job-1/continue']]);
+    expect(stdout).toContain(`job ${queued.id} continued by bob: queued, round 2`);
+    const resting = makeJob({ status: 'canary' });
+    const watched = await run(['status', 'job-1', '--watch', '--json'], { answers: [[200, resting]] });
+    expect(watched.code).toBe(0);
+    expect(JSON.parse(watched.stdout).status).toBe('canary');
   });
 
   it('status --watch --json prints only the final job, and exits with its code', async () => {

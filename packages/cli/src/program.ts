@@ -53,6 +53,7 @@ interface SubmitOptions extends WatchOption {
   ticket: string;
   normalize: boolean;
   replace?: boolean;
+  rollout?: 'all' | 'canary';
   notifyWebhook?: string;
   notifySlack?: string;
   notifyEmail?: string[];
@@ -168,6 +169,21 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     outcome.exitCode = exitCodeForStatus(final.status);
   };
 
+  /**
+   * The action of a command that sends a job on as a new round (retry, continue): follows it
+   * with --watch, prints it with --json, else says what was queued (`says`, given the count).
+   */
+  const newRound =
+    (send: (client: FleetClient, id: string) => Promise<Job>, says: (job: Job, queued: number) => string) =>
+    async (id: string, opts: WatchOption): Promise<void> => {
+      const client = await connect(opts);
+      const job = await send(client, id);
+      if (opts.watch) return follow(client, job, id, opts.json === true);
+      if (opts.json) return printJson(job);
+      const queued = job.targets.filter((t) => t.status === 'pending' && t.round === job.round).length;
+      write([says(job, queued), `follow it: fleetctl status ${job.id} --watch`]);
+    };
+
   const configure = (cmd: Command): Command =>
     cmd.configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -245,6 +261,12 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     .requiredOption('--ticket <id>', 'the ticket or case the job belongs to')
     .option('--no-normalize', 'refuse an AES/PBES2 PFX instead of re-encoding it as TripleDES-SHA1')
     .option('--replace', 'rotate: replace another certificate already installed under this name')
+    .addOption(
+      new Option(
+        '--rollout <how>',
+        "canary: one front-end per environment first (default: each environment's rollout)",
+      ).choices(['all', 'canary']),
+    )
     .option('--notify-webhook <url>', 'also send the signed report to this URL when the job ends')
     .option('--notify-slack <url>', 'also post the report to this Slack-compatible incoming webhook')
     .option('--notify-email <address>', 'also e-mail the report to this address (repeatable)', collect)
@@ -288,6 +310,7 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
         normalize: opts.normalize,
         ...(caCertificates.length > 0 ? { caCertificates } : {}),
         ...(opts.replace ? { replace: true } : {}),
+        ...(opts.rollout ? { rollout: opts.rollout } : {}),
         ...(Object.keys(notify).length > 0 ? { notify } : {}),
       };
       const job = await client.submit(body);
@@ -400,17 +423,27 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
     .argument('<id>', 'the job id')
     .option('--watch', 'then follow the job until it ends; the exit code is its final status')
     .addHelpText('after', examples('fleetctl retry <id> --watch'))
-    .action(async (id: string, opts: WatchOption) => {
-      const client = await connect(opts);
-      const job = await client.retry(id);
-      if (opts.watch) return follow(client, job, id, opts.json === true);
-      if (opts.json) return printJson(job);
-      const again = job.targets.filter((t) => t.status === 'pending' && t.round === job.round).length;
-      write([
-        `job ${job.id} ${job.status}: round ${job.round}, ${again} failed targets queued again`,
-        `follow it: fleetctl status ${job.id} --watch`,
-      ]);
-    });
+    .action(
+      newRound(
+        (client, id) => client.retry(id),
+        (job, queued) =>
+          `job ${job.id} ${job.status}: round ${job.round}, ${queued} failed targets queued again`,
+      ),
+    );
+
+  // canary rollout (README: Canary rollout)
+  command('continue')
+    .summary('continue a job resting in canary (not your own): the other front-ends are queued')
+    .argument('<id>', 'the job id')
+    .option('--watch', 'then follow the job until it ends; the exit code is its final status')
+    .addHelpText('after', examples('fleetctl continue <id>', 'fleetctl continue <id> --watch'))
+    .action(
+      newRound(
+        (client, id) => client.continue(id),
+        (job, queued) =>
+          `job ${job.id} continued by ${job.canary?.continuedBy ?? '?'}: ${job.status}, round ${job.round}, ${queued} targets queued`,
+      ),
+    );
 
   command('envs')
     .summary('list the environments, their front-ends and the certificates installed there')

@@ -93,6 +93,8 @@ export function nextStep(job: Job): string | undefined {
     case 'queued':
     case 'running':
       return `follow it: fleetctl status ${job.id} --watch`;
+    case 'canary':
+      return `canary installed and verified; an approver other than ${job.submittedBy} sends the rest: fleetctl continue ${job.id}`;
     case 'partially_failed':
     case 'failed':
       return `retry the failed targets: fleetctl retry ${job.id} --watch`;
@@ -119,6 +121,13 @@ export function renderJobSummary(job: Job, now: Date): string[] {
     head.push(['Rejected by', `${job.rejectedBy ?? '?'}: ${job.rejectReason ?? ''}`]);
   }
   head.push(['Environments', job.environments.join(', ')]);
+  if (job.canary) {
+    const by = job.canary.continuedBy ? `, continued by ${job.canary.continuedBy}` : '';
+    head.push([
+      'Rollout',
+      `canary first: ${job.canary.targets.join(', ')} (continue: ${job.canary.continue}${by})`,
+    ]);
+  }
 
   const normalized = cert.normalized
     ? `yes${cert.normalizedFrom ? `, submitted as ${describeEncryption(cert.normalizedFrom)}` : ''}`

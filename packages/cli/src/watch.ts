@@ -1,7 +1,7 @@
 import type { Job } from './api-types.js';
 import type { TextOutput } from './cli-io.js';
 import { ConnectionError } from './connection-error.js';
-import { isFinal } from './exit-codes.js';
+import { isResting } from './exit-codes.js';
 import { renderOutcome } from './render-job.js';
 import { changeLines, redraw, renderWatchFrame } from './render-watch.js';
 
@@ -25,7 +25,7 @@ export interface WatchOptions {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Follows a job until its status is final, showing progress; resolves with the final job. */
+/** Follows a job until its status is final (or it rests in canary), showing progress; resolves with that job. */
 export async function watchJob(options: WatchOptions): Promise<Job> {
   const { out, isTTY, quiet = false } = options;
   const sleep = options.sleep ?? defaultSleep;
@@ -67,7 +67,7 @@ export async function watchJob(options: WatchOptions): Promise<Job> {
       }
     }
     previous = job;
-    if (isFinal(job.status)) {
+    if (isResting(job.status)) {
       if (!quiet) out.write(`${isTTY ? '\n' : ''}${renderOutcome(job).join('\n')}\n`);
       return job;
     }

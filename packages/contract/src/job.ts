@@ -103,6 +103,38 @@ export const NOT_STARTED = {
 export const JOB_ACTIONS = ['install', 'rollback', 'uninstall'] as const;
 export type JobAction = (typeof JOB_ACTIONS)[number];
 
+// --- canary rollout (README: Canary rollout) ----------------------------------------
+
+/** How a job reaches the front-ends of an environment: all at once, or one canary first. */
+export const ROLLOUTS = ['all', 'canary'] as const;
+export type Rollout = (typeof ROLLOUTS)[number];
+
+/** After a verified canary: wait for an approver (`POST /v1/jobs/:id/continue`), or go on at once. */
+export const CANARY_CONTINUES = ['approve', 'auto'] as const;
+export type CanaryContinue = (typeof CANARY_CONTINUES)[number];
+
+/** A canary job's plan, fixed at submission: which targets go first, and what happens after them. */
+export const CanaryPlan = Type.Object(
+  {
+    targets: Type.Array(Type.String(), {
+      minItems: 1,
+      description: 'the canary of each canary environment (<environment>/<front-end>): its first front-end',
+    }),
+    continue: StringEnum(
+      CANARY_CONTINUES,
+      'approve: the job rests in canary until an approver continues it; auto: it goes on at once',
+    ),
+    round: Type.Integer({ minimum: 1, description: 'the round that installs the canaries (1)' }),
+    continuedBy: Type.Union([Type.String(), Type.Null()], {
+      description: 'who continued it (system for auto); null until then',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CanaryPlan = Static<typeof CanaryPlan>;
+
+// -------------------------------------------------------------------------------------
+
 const jobRecordFields = {
   id: Type.String(),
   ticket: Type.String(),
@@ -119,6 +151,7 @@ const jobRecordFields = {
       'what the job does on each host; absent: install (every job before rollback and uninstall)',
     ),
   ),
+  canary: Type.Optional(CanaryPlan),
   submittedBy: Type.String(),
   approvedBy: Type.Union([Type.String(), Type.Null()]),
   rejectedBy: Type.Union([Type.String(), Type.Null()]),
@@ -190,6 +223,9 @@ const submitFields = {
   ),
   normalize: Type.Optional(Type.Boolean()),
   replace: Type.Optional(Type.Boolean()),
+  rollout: Type.Optional(
+    StringEnum(ROLLOUTS, "canary: one front-end per environment first; default: each environment's rollout"),
+  ),
   notify: Type.Optional(NotifyRequest),
 };
 

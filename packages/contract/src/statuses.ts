@@ -2,8 +2,15 @@ import type { Static } from 'typebox';
 import { StringEnum } from './string-enum.js';
 
 /** The statuses of a job still on its way. */
-/** `scheduled`: approved, waiting for its environments' maintenance window (README: Maintenance windows). */
-export const ACTIVE_JOB_STATUSES = ['pending_approval', 'scheduled', 'queued', 'running'] as const;
+export const ACTIVE_JOB_STATUSES = [
+  'pending_approval',
+  // approved, waiting for its environments' maintenance window (README: Maintenance windows)
+  'scheduled',
+  'queued',
+  'running',
+  // canary rollout (README: Canary rollout): the canaries are installed and verified, the rest waits
+  'canary',
+] as const;
 
 /** The final statuses: the job will not change any more (until someone retries it). */
 export const FINAL_JOB_STATUSES = ['completed', 'partially_failed', 'failed', 'rejected'] as const;
@@ -24,7 +31,8 @@ export type TargetStatus = Static<typeof TargetStatus>;
 
 /**
  * Every reason one front-end could not be installed, as stored on the target and
- * shown by the API: the host's (first eight) and the worker's own checks (last three).
+ * shown by the API: the host's (first eight), the worker's own checks (next three) and a canary
+ * that stopped the job before this host (`canary_failed`).
  */
 export const TARGET_ERROR_CODES = [
   'host_unreachable',
@@ -38,6 +46,8 @@ export const TARGET_ERROR_CODES = [
   'inventory_changed',
   'secret_expired',
   'interrupted',
+  // canary rollout: the canary of the job failed, so this host was never touched
+  'canary_failed',
 ] as const;
 
 /** A target error's code. */

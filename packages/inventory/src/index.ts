@@ -1,7 +1,12 @@
 import path from 'node:path';
 import {
+  CANARY_CONTINUES,
   ENV_PATTERN,
   Platform,
+  ROLLOUTS,
+  StringEnum,
+  type CanaryContinue,
+  type Rollout,
   loadYamlFile,
   parseYamlText,
   type YamlFileOptions,
@@ -54,6 +59,9 @@ export interface Environment {
    * always open. Not `windows`, which already holds the Windows key options.
    */
   maintenanceWindows?: MaintenanceWindow[];
+  /** Canary rollout: a job's default (`all` when absent), and what follows a verified canary (`approve` when absent). */
+  rollout?: Rollout;
+  canary?: { continue: CanaryContinue };
   frontEnds: FrontEnd[];
 }
 
@@ -127,6 +135,11 @@ const EnvironmentSchema = Type.Object(
     retain: Type.Optional(Type.Boolean()),
     repair: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('approve')])),
     maintenanceWindows: Type.Optional(Type.Array(WindowSchema, { maxItems: 50 })),
+    // canary rollout (README: Canary rollout)
+    rollout: Type.Optional(StringEnum(ROLLOUTS)),
+    canary: Type.Optional(
+      Type.Object({ continue: StringEnum(CANARY_CONTINUES) }, { additionalProperties: false }),
+    ),
     frontEnds: Type.Array(FrontEndSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -244,6 +257,8 @@ function resolve(raw: RawInventory, source: string): Inventory {
       ...(env.retain === undefined ? {} : { retain: env.retain }),
       repair: env.repair ?? 'approve',
       ...(maintenanceWindows.length === 0 ? {} : { maintenanceWindows }),
+      ...(env.rollout === undefined ? {} : { rollout: env.rollout }),
+      ...(env.canary === undefined ? {} : { canary: env.canary }),
       frontEnds,
     };
   });
@@ -305,3 +320,5 @@ export function jobOpening(
 }
 export { planInstall, planUninstall, UnknownEnvironmentError } from './plan.js';
 export type { Plan, UninstallSubject } from './plan.js';
+// canary rollout (README: Canary rollout)
+export { planCanary } from './canary.js';

@@ -29,6 +29,9 @@ export { approveAndStart } from './start-approved.js';
 export type { ApproveOutcome } from './start-approved.js';
 export { queueWakeUp, startScheduled, windowGate } from './scheduled-start.js';
 export type { StartScheduledOutcome, WindowGate } from './scheduled-start.js';
+// canary rollout (README: Canary rollout)
+export { continueAfterCanary } from './continue-canary.js';
+export type { ContinueOutcome } from './continue-canary.js';
 export type { FleetQueuesOptions, TargetRef } from './fleet-queues.js';
 export { createRedis, deletePrefixKeys, duplicateRedis, prefixKeys } from './redis.js';
 export type { RedisClient } from './redis.js';

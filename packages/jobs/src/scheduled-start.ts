@@ -9,6 +9,7 @@ import { jobOpening, type Inventory } from '@certfleet/inventory';
 import type { FleetStore, Job } from '@certfleet/store';
 import { JobName, type WindowStartPayload } from './catalog.js';
 import type { FleetQueues } from './fleet-queues.js';
+import { roundTargets } from './round-targets.js';
 
 /** What the window check reads: the inventory in force and the scheduler's clock. */
 export interface WindowGate {
@@ -101,7 +102,7 @@ export async function startScheduled(
 ): Promise<StartScheduledOutcome> {
   const moved = await store.jobs.transition(job.id, 'startScheduled');
   if (!moved.ok) return { kind: 'conflict', ...(moved.job ? { job: moved.job } : {}) };
-  const waiting = job.targets.filter((t) => t.round === job.round && t.status === 'pending');
+  const waiting = roundTargets(job);
   try {
     await queues.addInstallFlow(
       job.id,

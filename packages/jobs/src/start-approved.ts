@@ -1,5 +1,6 @@
 import type { FleetStore, Job } from '@certfleet/store';
 import type { FleetQueues } from './fleet-queues.js';
+import { roundTargets } from './round-targets.js';
 import { scheduleStart, type WindowGate } from './scheduled-start.js';
 
 /** What approving a job came to. */
@@ -19,7 +20,7 @@ export type ApproveOutcome =
 /**
  * The one way an approved job starts, for an approver's approval (API) and for
  * `repair: auto` (worker): moves it to `queued` with the approver, keeps its sealed
- * secret until it ends, and queues round 1 for every target. A queue that cannot take
+ * secret until it ends, and queues round 1 for every target (a canary job: its canaries). A queue that cannot take
  * it hands the job back (pending approval, secret on `secretTtlMs` again), so a job is
  * never queued with nothing in the queue. With a `gate`, a job whose environments are
  * outside their maintenance windows is `scheduled` for the first moment all are open.
@@ -44,7 +45,7 @@ export async function approveAndStart(
     await queues.addInstallFlow(
       job.id,
       1,
-      job.targets.map((t) => ({ id: t.id })),
+      roundTargets(job).map((t) => ({ id: t.id })),
     );
   } catch (err) {
     await store.jobs.transition(job.id, 'undoApprove', { approvedBy: null }).catch(() => undefined);

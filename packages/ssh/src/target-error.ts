@@ -17,6 +17,8 @@ const PERMANENT: ReadonlySet<TargetErrorCode> = new Set([
   'inventory_changed',
   'secret_expired',
   'interrupted',
+  // canary rollout: the host was left alone because the canary failed
+  'canary_failed',
 ]);
 
 /** True when retrying `code` cannot help until someone fixes the host or the inventory. */

@@ -55,6 +55,13 @@ export const TRANSITIONS = {
   startScheduled: { from: ['scheduled'], to: ['queued'] },
   /** The queue could not take the round of a scheduled job: it waits again. */
   undoStartScheduled: { from: ['queued'], to: ['scheduled'] },
+  // canary rollout (README: Canary rollout)
+  /** Every canary of the round is installed and verified: the job rests until it is continued. */
+  canaryPassed: { from: ['queued', 'running'], to: ['canary'] },
+  /** An approver (or `canary.continue: auto`) sends the other targets, as the job's next round. */
+  continue: { from: ['canary'], to: ['queued'] },
+  /** The queue could not take the continuation: the job rests in canary again. */
+  undoContinue: { from: ['queued'], to: ['canary'] },
 } as const satisfies Record<string, TransitionRule>;
 
 /** The name of a status change: `approve`, `finish`, … */

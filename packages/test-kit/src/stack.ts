@@ -35,6 +35,9 @@ export interface HarnessEnvironment {
   repair?: 'auto' | 'approve';
   /** Maintenance windows as the inventory writes them (README: Maintenance windows). */
   maintenanceWindows?: Record<string, unknown>[];
+  /** `rollout` and `canary` as in the inventory (README: Canary rollout). */
+  rollout?: 'all' | 'canary';
+  canary?: { continue: 'approve' | 'auto' };
   hosts: HarnessHost[];
 }
 
@@ -103,6 +106,8 @@ export function inventoryYaml(
       ...(e.retain === undefined ? {} : { retain: e.retain }),
       ...(e.repair ? { repair: e.repair } : {}),
       ...(e.maintenanceWindows ? { maintenanceWindows: e.maintenanceWindows } : {}),
+      ...(e.rollout ? { rollout: e.rollout } : {}),
+      ...(e.canary ? { canary: e.canary } : {}),
       frontEnds: e.hosts.map((h) => ({
         name: h.name,
         host: h.address,

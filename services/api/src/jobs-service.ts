@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
 import { CertError, inspectPfx } from '@certfleet/certs';
 import { checkNotifyUrl, NotifyUrlError, type FleetConfig } from '@certfleet/config';
-import { planInstall, type Inventory } from '@certfleet/inventory';
-import { approveAndStart, JobName, startScheduled, windowGate, type FleetQueues } from '@certfleet/jobs';
+import { planCanary, planInstall, type Inventory } from '@certfleet/inventory';
+import {
+  approveAndStart,
+  continueAfterCanary,
+  JobName,
+  startScheduled,
+  windowGate,
+  type FleetQueues,
+} from '@certfleet/jobs';
 import { canTransition, newJobId, type FleetStore, type Job, type JobRecord } from '@certfleet/store';
 import { ApiError, conflict, invalid, notFound } from './errors.js';
 import { assertKnownEnvironments } from './plan.js';
@@ -101,6 +108,8 @@ export async function submitJob(
   }
 
   const now = new Date().toISOString();
+  // canary rollout: fixed at submission, from the body's rollout or each environment's
+  const canary = planCanary(inventory, plan.targets, body.rollout);
   const record: JobRecord = {
     id,
     ticket: body.ticket,
@@ -121,6 +130,7 @@ export async function submitJob(
     paths: plan.paths,
     notify: body.notify ?? {},
     pfxSha256,
+    ...(canary ? { canary } : {}),
   };
   const job = await deps.store.createJob(
     record,
@@ -296,4 +306,44 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
     detail: { round, targets: failed.map((t) => t.id) },
   });
   return (await deps.store.jobs.get(id)) ?? moved.job;
+}
+
+// --- canary rollout (README: Canary rollout) ----------------------------------------
+
+/**
+ * Continues a job resting in `canary`: four eyes as for approval (not the submitter);
+ * the targets the canary round left pending are queued as the job's next round.
+ */
+export async function continueJob(deps: JobsDeps, approver: string, id: string): Promise<Job> {
+  const job = await deps.store.jobs.get(id);
+  if (!job) throw notFound(`no job ${id}`);
+  if (job.status !== 'canary') {
+    throw conflict(
+      'conflict',
+      `job ${id} is ${job.status}; only a job resting in canary (canary installed, waiting) can be continued`,
+    );
+  }
+  if (samePerson(job.submittedBy, approver)) {
+    throw conflict('self_approval', `${approver} submitted job ${id}; another approver must continue it`);
+  }
+  if (!(await deps.store.secrets.has(id))) {
+    throw conflict('conflict', `the sealed certificate of job ${id} is gone; submit it again`);
+  }
+  const outcome = await continueAfterCanary(deps.store, deps.queues, job, approver);
+  if (outcome.kind === 'conflict') throw conflict('conflict', `job ${id} is no longer resting in canary`);
+  if (outcome.kind === 'queue_down') {
+    throw new ApiError(503, 'unavailable', 'the queue is unreachable; continue again in a moment');
+  }
+  await deps.store.audit.append({
+    actor: approver,
+    action: 'continue',
+    jobId: id,
+    detail: {
+      round: outcome.job.round,
+      targets: outcome.job.targets
+        .filter((t) => t.round === outcome.job.round && t.status === 'pending')
+        .map((t) => t.id),
+    },
+  });
+  return outcome.job;
 }

@@ -4,7 +4,7 @@
 
 import { onUnauthorized } from './js/api.js';
 import { $, byId } from './js/dom.js';
-import { approve, reject, startNow } from './js/job-view.js';
+import { approve, continueJob, reject, startNow } from './js/job-view.js';
 import { refreshList, route } from './js/router.js';
 import { signIn, signOut } from './js/sign-in.js';
 
@@ -13,6 +13,7 @@ byId('signin-form', HTMLFormElement).addEventListener('submit', (event) => void 
 $('sign-out').addEventListener('click', () => signOut(null));
 $('refresh-list').addEventListener('click', refreshList);
 $('approve').addEventListener('click', approve);
+$('continue').addEventListener('click', continueJob);
 byId('reject-form', HTMLFormElement).addEventListener('submit', reject);
 byId('start-now-form', HTMLFormElement).addEventListener('submit', startNow);
 window.addEventListener('hashchange', route);

@@ -4,7 +4,12 @@ import { requestRepair, type RepairOutcome } from './repair.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 /** Statuses of a job that may be changing hosts right now: a drift seen meanwhile may be its work. */
-export const HOST_CHANGING_STATUSES = ['queued', 'running'] as const satisfies readonly JobStatus[];
+export const HOST_CHANGING_STATUSES = [
+  'queued',
+  'running',
+  // canary rollout: the canary holds the new certificate, the others the old, until it is continued
+  'canary',
+] as const satisfies readonly JobStatus[];
 
 /** Jobs looked at per status when asking what is changing an environment. */
 const IN_FLIGHT_SCAN = 200;

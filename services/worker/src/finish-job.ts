@@ -2,6 +2,7 @@ import { JobName, type JobRun } from '@certfleet/jobs';
 import type { TargetErrorCode } from '@certfleet/ssh';
 import type { JobStatus, TargetRecord, TransitionOutcome } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
+import { endCanaryRound, isCanaryRound } from './canary.js';
 import { desiredState } from './desired-state.js';
 import { keepForRepairs } from './retention.js';
 import { forgetUninstalled } from './uninstall-finish.js';
@@ -22,6 +23,10 @@ export async function processInstall(
   const record = await deps.store.jobs.getRecord(jobId);
   if (!record) throw new UnrecoverableError(`job ${jobId} is gone`);
   const targets = await deps.store.jobs.getTargets(jobId);
+  // canary rollout: a verified canary round pauses the job (no outcome, no report)
+  if (isCanaryRound(record, round) && (await endCanaryRound(deps, record, targets)).kind === 'paused') {
+    return { status: 'canary' };
+  }
   for (const t of targets) {
     // A child that failed outside its own handler (for instance stalled too often) left no result.
     if (t.status === 'pending' || t.status === 'running') {

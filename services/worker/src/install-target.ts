@@ -10,6 +10,7 @@ import {
 } from '@certfleet/ssh';
 import { canTransition, type JobRecord, type TargetErrorInfo, type TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
+import { isCanaryRun, verifyCanary } from './canary.js';
 import type { HostLanes } from './host-lanes.js';
 import type { HostLocks } from './host-lock.js';
 import { uninstallWork } from './uninstall-target.js';
@@ -205,6 +206,11 @@ function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallRes
         `${running.id} holds a file whose SHA-256 differs from the job's; the job retries it`,
       );
     }
+    // canary rollout: a canary counts only once the drift probe sees it as installed
+    const canary = isCanaryRun(record, running.round, running.id);
+    if (canary) {
+      await verifyCanary(login, env, record, secret, result, env.platform === 'linux' ? deps.pool : undefined);
+    }
     await deps.store.metrics.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);
     return {
       result,
@@ -225,6 +231,7 @@ function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallRes
       detail: {
         path: result.path,
         unchanged: result.unchanged,
+        ...(canary ? { canary: 'verified' } : {}),
         ...(result.thumbprint ? { thumbprint: result.thumbprint, store: result.store } : {}),
       },
     };

@@ -4,7 +4,7 @@ import { isValidCursor } from '@certfleet/store';
 import type { ApiDeps } from '../app.js';
 import { principalOf } from '../auth.js';
 import { invalid, notFound } from '../errors.js';
-import { approveJob, rejectJob, retryJob, startNowJob, submitJob } from '../jobs-service.js';
+import { approveJob, continueJob, rejectJob, retryJob, startNowJob, submitJob } from '../jobs-service.js';
 import { Job, JobList, RejectBody, StartNowBody, SubmitBody } from '@certfleet/contract';
 import { JobParams, ListQuery, errors } from '../schemas.js';
 
@@ -13,7 +13,7 @@ export interface RouteOptions {
   limited: { rateLimit: { max: number; timeWindow: number } };
 }
 
-/** Submit, read, list, approve, reject and retry jobs. */
+/** Submit, read, list, approve, reject, retry and continue jobs. */
 export async function jobRoutes(scope: FastifyInstance, { deps, limited }: RouteOptions): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['jobs'];
@@ -81,26 +81,42 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
     },
   );
 
-  app.post(
-    '/v1/jobs/:id/approve',
-    {
-      config: { roles: ['approver'], ...limited },
-      schema: {
-        tags,
-        summary: 'Approve a pending job (four eyes)',
-        description:
-          'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
-          'if the inventory changed since submission the answer is 409 plan_changed. Outside its ' +
-          "environments' maintenance windows the job is scheduled (status scheduled, startsAt) and starts " +
-          'when they open; 409 no_common_window when they never overlap.',
-        params: JobParams,
-        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
+  /** A step on one job that sends it on (approve, retry, continue): `202` with the job as it is now. */
+  const jobStep = (
+    path: string,
+    role: 'approver' | 'operator',
+    summary: string,
+    description: string | undefined,
+    act: (deps: ApiDeps, principal: string, id: string) => Promise<Job>,
+  ): void => {
+    app.post(
+      path,
+      {
+        config: { roles: [role], ...limited },
+        schema: {
+          tags,
+          summary,
+          ...(description ? { description } : {}),
+          params: JobParams,
+          response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
+        },
       },
-    },
-    async (request, reply) => {
-      const job = await approveJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
+      async (request, reply) => {
+        const job = await act(deps, principalOf(request).name, request.params.id);
+        return reply.status(202).send(job);
+      },
+    );
+  };
+
+  jobStep(
+    '/v1/jobs/:id/approve',
+    'approver',
+    'Approve a pending job (four eyes)',
+    'The approver may not be the submitter (409 self_approval). The approval binds to the plan hash: ' +
+      'if the inventory changed since submission the answer is 409 plan_changed. Outside its ' +
+      "environments' maintenance windows the job is scheduled (status scheduled, startsAt) and starts " +
+      'when they open; 409 no_common_window when they never overlap.',
+    approveJob,
   );
 
   app.post(
@@ -118,21 +134,23 @@ export async function jobRoutes(scope: FastifyInstance, { deps, limited }: Route
     async (request) => rejectJob(deps, principalOf(request).name, request.params.id, request.body.reason),
   );
 
-  app.post(
+  jobStep(
     '/v1/jobs/:id/retry',
-    {
-      config: { roles: ['operator'], ...limited },
-      schema: {
-        tags,
-        summary: 'Queue the failed targets of a finished job again',
-        params: JobParams,
-        response: { 202: Job, ...errors(400, 401, 403, 404, 409, 429) },
-      },
-    },
-    async (request, reply) => {
-      const job = await retryJob(deps, principalOf(request).name, request.params.id);
-      return reply.status(202).send(job);
-    },
+    'operator',
+    'Queue the failed targets of a finished job again',
+    undefined,
+    retryJob,
+  );
+
+  // canary rollout (README: Canary rollout)
+  jobStep(
+    '/v1/jobs/:id/continue',
+    'approver',
+    'Continue a job resting in canary (four eyes)',
+    'The canary of each canary environment is installed and verified; this queues every other target ' +
+      'as the next round. Only a job in canary (409 conflict otherwise); the continuer may not be the ' +
+      'submitter (409 self_approval).',
+    continueJob,
   );
 
   // Maintenance windows (README: Maintenance windows)

@@ -116,9 +116,9 @@ export function getJob(id) {
 }
 
 /**
- * `POST /v1/jobs/:id/approve`, `/reject` or `/start-now`; the answer is the job as it is now.
+ * `POST /v1/jobs/:id/approve`, `/reject`, `/start-now` or `/continue` (canary); the answer is the job as it is now.
  * @param {string} id
- * @param {'approve' | 'reject' | 'start-now'} action
+ * @param {'approve' | 'reject' | 'start-now' | 'continue'} action
  * @param {RejectBody} [body] the reason, to reject or to start now
  * @returns {Promise<Job>}
  */

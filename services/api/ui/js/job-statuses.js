@@ -8,4 +8,4 @@
 export const FINAL = new Set(['completed', 'partially_failed', 'failed', 'rejected']);
 
 /** Statuses of a job that was approved: its targets show results, not a plan. @type {ReadonlySet<JobStatus>} */
-export const RAN = new Set(['queued', 'running', 'completed', 'partially_failed', 'failed']);
+export const RAN = new Set(['queued', 'running', 'canary', 'completed', 'partially_failed', 'failed']);

@@ -83,6 +83,9 @@ function renderJob(job) {
   show($('job-body'), true);
   show($('actions'), job.status === 'pending_approval');
   show($('start-now-card'), job.status === 'scheduled');
+  // canary rollout: the job rests until an approver continues it
+  show($('canary-actions'), job.status === 'canary');
+  $('canary-targets').textContent = job.canary?.targets.join(', ') ?? '';
 
   renderJobOverview(job);
   renderCertificate(job.certificate);
@@ -94,6 +97,7 @@ function setBusy(busy) {
   byId('approve', HTMLButtonElement).disabled = busy;
   byId('reject', HTMLButtonElement).disabled = busy;
   byId('start-now', HTMLButtonElement).disabled = busy;
+  byId('continue', HTMLButtonElement).disabled = busy;
 }
 
 /** @param {string} text */
@@ -105,7 +109,7 @@ function notice(text) {
 
 /**
  * Sends the decision and shows the job as the API answers it.
- * @param {'approve' | 'reject' | 'start-now'} action
+ * @param {'approve' | 'reject' | 'start-now' | 'continue'} action
  * @param {RejectBody} [body]
  */
 async function decide(action, body) {
@@ -133,6 +137,11 @@ async function decide(action, body) {
   }
 }
 
+/** The "Continue to the other front-ends" button of a job resting in canary. */
+export function continueJob() {
+  void decide('continue');
+}
+
 /** The "Approve and install" button. */
 export function approve() {
   void decide('approve');
@@ -143,6 +152,7 @@ const NOTICES = {
   approve: 'Approved. Results appear below as each host finishes (or when its maintenance window opens).',
   reject: 'Rejected. Nothing will be installed.',
   'start-now': 'Started now, outside its window. Results appear below as each host finishes.',
+  continue: 'Continued. The other front-ends install now; results appear below.',
 };
 
 /** The reject form: refuses without a reason before calling the API. @param {SubmitEvent} event */
