@@ -209,7 +209,14 @@ function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallRes
     // canary rollout: a canary counts only once the drift probe sees it as installed
     const canary = isCanaryRun(record, running.round, running.id);
     if (canary) {
-      await verifyCanary(login, env, record, secret, result, env.platform === 'linux' ? deps.pool : undefined);
+      await verifyCanary(
+        login,
+        env,
+        record,
+        secret,
+        result,
+        env.platform === 'linux' ? deps.pool : undefined,
+      );
     }
     await deps.store.metrics.observeInstallSeconds(Number(process.hrtime.bigint() - started) / 1e9);
     return {
