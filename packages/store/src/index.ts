@@ -36,7 +36,7 @@ export type { NotificationResult } from './metric-names.js';
 export type { DriftChecks } from './drift-checks.js';
 export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';
 // Retention and reconcile (README: Keeping environments right).
-export { RetainedSecrets } from './retained-secrets.js';
+export { RetainedSecrets, type RetainedSlot } from './retained-secrets.js';
 export { InstalledHosts } from './installed-hosts.js';
 export type { HostInstall } from './installed-hosts.js';
 export { RepairClaims } from './repair-claims.js';

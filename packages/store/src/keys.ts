@@ -113,6 +113,11 @@ export class FleetKeys {
     return `${this.tag}:retained:${env}:${name}`;
   }
 
+  /** The sealed secret of the certificate a rotation replaced under a name: what a rollback installs (expires at its notAfter). */
+  retainedPrevious(env: string, name: string): string {
+    return `${this.tag}:retained:${env}:${name}:previous`;
+  }
+
   /** Hash `<name>/<front-end>` → where a certificate of an environment is installed, by which job. */
   installedHosts(env: string): string {
     return `${this.tag}:env:${env}:hosts`;
