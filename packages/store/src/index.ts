@@ -37,9 +37,10 @@ export type { DriftChecks } from './drift-checks.js';
 export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';
 // Retention and reconcile (README: Keeping environments right).
 export { RetainedSecrets, type RetainedSlot } from './retained-secrets.js';
+export { RollbackClaims } from './rollback-claims.js';
 export { InstalledHosts } from './installed-hosts.js';
 export type { HostInstall } from './installed-hosts.js';
 export { RepairClaims } from './repair-claims.js';
 export type { RepairNeeded } from './repair-claims.js';
 export { unsealWithAny } from './seal.js';
-export { newJobId } from './job-id.js';
+export { jobIdAgeMs, newJobId } from './job-id.js';

@@ -133,6 +133,13 @@ export class FleetKeys {
     return `${this.tag}:env:${env}:repair-needed`;
   }
 
+  // --- rollback (README: Previous version and rollback) ----------------------------
+
+  /** The open rollback job of one certificate of an environment: at most one at a time. */
+  rollbackClaim(env: string, name: string): string {
+    return `${this.tag}:rollback:${env}:${name}`;
+  }
+
   // --- expiry watch ---------------------------------------------------------------
 
   /** The claim of one expiry warning: set once per environment, certificate and threshold. */

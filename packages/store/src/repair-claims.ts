@@ -1,12 +1,7 @@
 import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 import { readJsonHash } from './redis-json.js';
-
-/** Replaces a claim only if it still names the job that was read: two takers of a stale claim, one wins. */
-const SWAP = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
-return 0
-`;
+import { claimForJob, releaseForJob } from './job-claim.js';
 
 /** A repair that cannot be made here: the environment keeps no secret to install again. */
 export interface RepairNeeded {
@@ -37,26 +32,12 @@ export class RepairClaims {
     jobId: string,
     isOpen: (holder: string) => Promise<boolean>,
   ): Promise<string | undefined> {
-    const key = this.keys.repairClaim(env, name, frontEnd);
-    for (;;) {
-      if ((await this.redis.set(key, jobId, 'NX')) === 'OK') return undefined;
-      const holder = await this.redis.get(key);
-      if (holder === null) continue;
-      if (holder === jobId) return undefined;
-      if (await isOpen(holder)) return holder;
-      if (((await this.redis.eval(SWAP, 1, key, holder, jobId)) as number) === 1) return undefined;
-    }
+    return claimForJob(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId, isOpen);
   }
 
   /** Gives a claim back, if `jobId` still holds it. */
   async release(env: string, name: string, frontEnd: string, jobId: string): Promise<void> {
-    const key = this.keys.repairClaim(env, name, frontEnd);
-    await this.redis.eval(
-      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-      1,
-      key,
-      jobId,
-    );
+    await releaseForJob(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId);
   }
 
   /** Drops the claims of front-ends an install has just reached, whatever job held them. */

@@ -1,6 +1,6 @@
 import { findEnvironment, planInstall, retainsSecrets } from '@certfleet/inventory';
 import { approveAndStart } from '@certfleet/jobs';
-import { isFinalStatus, newJobId, type Job, type JobRecord, type SecretBundle } from '@certfleet/store';
+import { isFinalStatus, jobIdAgeMs, newJobId, type Job, type JobRecord, type SecretBundle } from '@certfleet/store';
 import { RepairError } from './repair-error.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
@@ -66,7 +66,7 @@ export async function requestRepair(
   const isOpen = async (holder: string): Promise<boolean> => {
     const held = await deps.store.jobs.getRecord(holder);
     // no record yet: another worker is creating it, unless it crashed doing so long ago
-    if (!held) return Date.now() - Number.parseInt(holder.split('-')[0] ?? '0', 36) < CLAIM_GRACE_MS;
+    if (!held) return jobIdAgeMs(holder) < CLAIM_GRACE_MS;
     // a repair an approver rejected is not asked for again; an install of the certificate there clears it
     return !isFinalStatus(held.status) || held.status === 'rejected';
   };
