@@ -9,6 +9,7 @@ import {
 } from '@certfleet/ssh';
 import { canTransition, type JobRecord, type TargetErrorInfo, type TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
+import { replacedEntry } from './desired-state.js';
 import type { HostLanes } from './host-lanes.js';
 import type { HostLocks } from './host-lock.js';
 import { now, type WorkerDeps } from './worker-deps.js';
@@ -67,6 +68,20 @@ export async function processTarget(
   });
 }
 
+/**
+ * Windows: the certificate the store keeps beside this job's, the previous version once
+ * the job is done: the registry's current one when this job replaces it (a rotation or a
+ * rollback), else (a retry round, a repair) the registry's previous one.
+ */
+async function previousThumbprint(
+  deps: WorkerDeps,
+  record: JobRecord,
+  env: string,
+): Promise<string | undefined> {
+  const entry = await deps.store.registry.get(env, record.name);
+  return replacedEntry(entry, record.certificate.fingerprintSha256)?.thumbprint;
+}
+
 async function installTarget(
   deps: TargetDeps,
   { attempt, maxAttempts, payload: { round } }: JobRun<'install-target'>,
@@ -109,6 +124,8 @@ async function installTarget(
         `the sealed certificate of job ${jobId} is gone; submit it again`,
       );
     }
+    const keep =
+      env.platform === 'windows' ? await previousThumbprint(deps, record, target.environment) : undefined;
     const login = await sshTargetFor(fe, {
       readyTimeoutMs: deps.config.sshConnectTimeoutMs,
       commandTimeoutMs: deps.config.sshStepTimeoutMs,
@@ -124,6 +141,7 @@ async function installTarget(
         ...(env.owner ? { owner: env.owner } : {}),
         ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
         ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
+        ...(keep ? { keepThumbprints: [keep] } : {}),
         password: secret.password,
       },
       env.platform === 'linux' ? deps.pool : undefined,
