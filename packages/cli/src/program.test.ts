@@ -91,6 +91,7 @@ describe('help', () => {
       'status',
       'jobs',
       'retry',
+      'rollback',
       'envs',
       'doctor',
       'check',
@@ -290,6 +291,27 @@ describe('requests and exit codes', () => {
     const proxy = await run(['envs'], { answers: [[502, '<html>Bad Gateway</html>']] });
     expect(oneLine(proxy.stderr)).toBe(
       'fleetctl: http_502: http://api.test answered 502 Bad Gateway without a certfleet error; is it the certfleet API?',
+    );
+  });
+
+  it('rollback asks the API for a rollback job and says who approves it; a refusal is one line, exit 1', async () => {
+    const pending = makeJob({ action: 'rollback' });
+    const r = await run(['rollback', 'acme-prd', 'acme-client'], { answers: [[201, pending]] });
+    expect(r.code).toBe(0);
+    expect(r.calls[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://api.test/v1/environments/acme-prd/certificates/acme-client/rollback',
+    });
+    expect(r.stdout).toContain(`job ${pending.id} pending_approval: rollback of ${pending.name} in acme-prd`);
+    expect(r.stdout).toContain(`fleetctl approve ${pending.id} --watch`);
+    const none = await run(['rollback', 'acme-prd', 'acme-client'], {
+      answers: [
+        [409, { error: 'no_previous_version', message: 'acme-client in acme-prd cannot be rolled back' }],
+      ],
+    });
+    expect(none.code).toBe(1);
+    expect(oneLine(none.stderr)).toBe(
+      'fleetctl: no_previous_version: acme-client in acme-prd cannot be rolled back',
     );
   });
 
