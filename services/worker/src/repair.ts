@@ -1,6 +1,13 @@
 import { findEnvironment, planInstall, retainsSecrets } from '@certfleet/inventory';
 import { approveAndStart } from '@certfleet/jobs';
-import { isFinalStatus, jobIdAgeMs, newJobId, type Job, type JobRecord, type SecretBundle } from '@certfleet/store';
+import {
+  isFinalStatus,
+  jobIdAgeMs,
+  newJobId,
+  type Job,
+  type JobRecord,
+  type SecretBundle,
+} from '@certfleet/store';
 import { RepairError } from './repair-error.js';
 import { now, type WorkerDeps } from './worker-deps.js';
 
