@@ -20,6 +20,7 @@ import {
   startFleet,
   startReceiver,
   startStack,
+  until,
   type Fleet,
   type HarnessEnvironment,
   type Receiver,
@@ -28,21 +29,6 @@ import {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-
-/** Polls until `probe` answers something truthy. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('reconcile: a front-end added to an environment gets the certificates it lacks', () => {
   let fleet: Fleet;

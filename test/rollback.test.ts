@@ -16,6 +16,7 @@ import {
   installJob,
   startFleet,
   startStack,
+  until,
   type Fleet,
   type FleetHost,
   type Json,
@@ -25,21 +26,6 @@ import { killAllServices, spawnService, type ServiceProcess } from './support/pr
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const TEMP = /certfleet-tmp/;
-
-/** Polls until `probe` answers something truthy. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const fileOn = (h: FleetHost, file: string): Promise<Buffer> => readFile(path.join(h.dir, file));
 

@@ -44,3 +44,4 @@ export { RepairClaims } from './repair-claims.js';
 export type { RepairNeeded } from './repair-claims.js';
 export { unsealWithAny } from './seal.js';
 export { jobIdAgeMs, newJobId } from './job-id.js';
+export { pendingJobRecord, type NewJobFields } from './pending-job-record.js';

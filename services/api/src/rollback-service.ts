@@ -4,6 +4,7 @@ import {
   isFinalStatus,
   jobIdAgeMs,
   newJobId,
+  pendingJobRecord,
   type EnvCertificate,
   type Job,
   type JobRecord,
@@ -90,33 +91,25 @@ export async function requestRollback(
   }
   try {
     const plan = planInstall(inventory, [env], name, entry.fingerprintSha256, install.pfxSha256);
-    const at = new Date().toISOString();
     const reason =
       `rollback of ${name} in ${env} to ${short(entry.fingerprintSha256)} (installed by job ${entry.jobId}), ` +
       `replacing ${short(current.fingerprintSha256)} (job ${current.jobId})`;
-    const record: JobRecord = {
+    const record = pendingJobRecord({
       id,
       ticket: current.ticket ?? install.ticket,
       name,
       environments: [env],
-      status: 'pending_approval',
       source: 'api',
       action: 'rollback',
       reason,
       submittedBy: operator,
-      approvedBy: null,
-      rejectedBy: null,
-      rejectReason: null,
-      createdAt: at,
-      updatedAt: at,
       planHash: plan.hash,
       replace: true,
-      round: 1,
       certificate: install.certificate,
       paths: plan.paths,
       notify: {},
       pfxSha256: install.pfxSha256,
-    };
+    });
     const job = await deps.store.createJob(record, plan.targets, secret, deps.config.secretTtlMs);
     await deps.store.audit.append({
       actor: operator,
