@@ -13,7 +13,6 @@ import { WebhookDeliveries } from './webhook-deliveries.js';
 import { InstalledHosts } from './installed-hosts.js';
 import { RepairClaims } from './repair-claims.js';
 import { RetainedSecrets } from './retained-secrets.js';
-import { RollbackClaims } from './rollback-claims.js';
 
 export interface FleetStoreOptions extends SealedSecretsOptions {
   /** Key prefix without braces: keys are written `{prefix}:…`. */
@@ -51,8 +50,6 @@ export class FleetStore {
   readonly repairs: RepairClaims;
   /** Expiry warnings already sent, per environment, certificate and threshold. */
   readonly expiry: ExpiryLedger;
-  /** One open rollback job per environment and certificate. */
-  readonly rollbacks: RollbackClaims;
 
   constructor(
     readonly redis: RedisClient,
@@ -71,7 +68,6 @@ export class FleetStore {
     this.installedHosts = new InstalledHosts(redis, this.keys);
     this.repairs = new RepairClaims(redis, this.keys);
     this.expiry = new ExpiryLedger(redis, this.keys);
-    this.rollbacks = new RollbackClaims(redis, this.keys);
   }
 
   /** Stores a new job, its targets and its sealed secret in one transaction. */

@@ -37,7 +37,7 @@ export type { DriftChecks } from './drift-checks.js';
 export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';
 // Retention and reconcile (README: Keeping environments right).
 export { RetainedSecrets, type RetainedSlot } from './retained-secrets.js';
-export { RollbackClaims } from './rollback-claims.js';
+export { claimForJob, releaseForJob } from './job-claim.js';
 export { InstalledHosts } from './installed-hosts.js';
 export type { HostInstall } from './installed-hosts.js';
 export { RepairClaims } from './repair-claims.js';

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { findEnvironment, planInstall, retainsSecrets } from '@certfleet/inventory';
 import {
+  claimForJob,
   isFinalStatus,
   jobIdAgeMs,
   newJobId,
   pendingJobRecord,
+  releaseForJob,
   type EnvCertificate,
   type Job,
   type JobRecord,
@@ -79,7 +81,9 @@ export async function requestRollback(
   const { entry, install, secret } = await previousVersion(deps, env, name, current);
 
   const id = newJobId();
-  const holder = await deps.store.rollbacks.claim(env, name, id, async (held) => {
+  // at most one open rollback per certificate, across API instances; an ended one's claim is taken over
+  const claim = deps.store.keys.rollbackClaim(env, name);
+  const holder = await claimForJob(deps.store.redis, claim, id, async (held) => {
     const record = await deps.store.jobs.getRecord(held);
     return record ? !isFinalStatus(record.status) : jobIdAgeMs(held) < CLAIM_GRACE_MS;
   });
@@ -128,7 +132,7 @@ export async function requestRollback(
     });
     return job;
   } catch (err) {
-    await deps.store.rollbacks.release(env, name, id);
+    await releaseForJob(deps.store.redis, claim, id);
     throw err;
   }
 }
