@@ -9,11 +9,17 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRedis, JobName, type RedisClient } from '@certfleet/jobs';
 import { keyPrefix } from '@certfleet/store';
-import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
+import {
+  fleetEnvironments,
+  startFleet,
+  startStack,
+  until,
+  type Fleet,
+  type Stack,
+} from '@certfleet/test-kit';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { until } from './support/until.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;

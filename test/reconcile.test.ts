@@ -16,11 +16,11 @@ import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { until } from './support/until.js';
 import {
   startFleet,
   startReceiver,
   startStack,
+  until,
   type Fleet,
   type HarnessEnvironment,
   type Receiver,

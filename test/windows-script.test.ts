@@ -393,4 +393,37 @@ describe('hardened where Windows bites', () => {
     expect(Object.keys(readWindowsStore(root).My).sort()).toEqual([t2, t3].sort());
     expect(existsSync(local('acme.pfx'))).toBe(true);
   });
+
+  it('keeps the previous version it is told to keep through a rotation and a rollback, and removes it at the next install', async () => {
+    const older = makeDemoCertificates('pwsh-keep-v1', { password: demo.password });
+    const newer = makeDemoCertificates('pwsh-keep-v2', { password: demo.password });
+    const newest = makeDemoCertificates('pwsh-keep-v3', { password: demo.password });
+    const [t1, t2, t3] = [older, newer, newest].map((c) => thumbprintOf(c.leafDer)) as [
+      string,
+      string,
+      string,
+    ];
+    const keeping = (thumbprint: string) => (input: WindowsScriptInput) => ({ ...input, keep: [thumbprint] });
+    expectSuccess(await install({ pfx: older.pfx }));
+
+    // the rotation: the replaced certificate stays in the store, with its key
+    const rotated = expectSuccess(await install({ pfx: newer.pfx, edit: keeping(t1) }));
+    expect(rotated.kept).toEqual([`LocalMachine\\My:${t1}: the previous version, kept for a rollback`]);
+    expect(Object.keys(readWindowsStore(root).My).sort()).toEqual([t1, t2].sort());
+    expect(Object.keys(readKeys(root)).sort()).toEqual([t1, t2].sort());
+
+    // the rollback: the previous one is already in the store, only the file changes; the newer one stays
+    const rolledBack = expectSuccess(await install({ pfx: older.pfx, edit: keeping(t2) }));
+    expect(rolledBack.changed).not.toContain(`store:LocalMachine\\My:${t1}`);
+    expect(rolledBack.changed).toContain('file:D:\\Certificates\\acme.pfx');
+    expect(rolledBack.kept).toEqual([`LocalMachine\\My:${t2}: the previous version, kept for a rollback`]);
+    expect(readFileSync(local('acme.pfx')).equals(older.pfx)).toBe(true);
+    expect(Object.keys(readWindowsStore(root).My).sort()).toEqual([t1, t2].sort());
+
+    // the next install keeps the one it replaces and removes the one before
+    const next = expectSuccess(await install({ pfx: newest.pfx, edit: keeping(t1) }));
+    expect(next.changed).toContain(`removed:store:LocalMachine\\My:${t2}`);
+    expect(Object.keys(readWindowsStore(root).My).sort()).toEqual([t1, t3].sort());
+    expect(Object.keys(readKeys(root)).sort()).toEqual([t1, t3].sort());
+  });
 });

@@ -52,7 +52,7 @@ async function runScript(input: unknown, password = ''): Promise<{ code: number;
 }
 
 /** Uploads `<name>.pfx` and its CA file as the adapter does and runs the script's install. */
-async function installAs(name: string, cert: DemoCertificates): Promise<void> {
+async function installAs(name: string, cert: DemoCertificates, keep: string[] = []): Promise<void> {
   const file = (base: string, data: Buffer): { path: string; temp: string; sha256: string } => {
     const temp = `.${base}.certfleet-tmp-00000000`;
     writeFileSync(join(root, 'D', 'Certificates', temp), data);
@@ -67,6 +67,7 @@ async function installAs(name: string, cert: DemoCertificates): Promise<void> {
       caFiles: [file(`${name}.ca1.cer`, derOf(cert.caPem))],
       readers: [...KEY_READER_SIDS],
       keyProvider: 'Microsoft Software Key Storage Provider',
+      ...(keep.length > 0 ? { keep } : {}),
     },
     cert.password,
   );
@@ -127,6 +128,31 @@ describe('the uninstall action of the Windows script, under pwsh', () => {
     expect(store.My[thumbprintOf(sibling.leafDer)]).toMatchObject({ hasPrivateKey: true });
     expect(store.Root[ca]).toBeDefined();
     expect(onDisk()).toEqual(['acme-2.ca1.cer', 'acme-2.pfx', 'readme.txt']);
+  });
+
+  it('removes the previous version a rotation kept in LocalMachine\\My for a rollback, with its key', async () => {
+    const [older, newer] = makeSiblingCertificates(['pwsh-older', 'pwsh-newer']) as [
+      DemoCertificates,
+      DemoCertificates,
+    ];
+    const previous = thumbprintOf(older.leafDer);
+    const current = thumbprintOf(newer.leafDer);
+    await installAs('acme', older);
+    await installAs('acme', newer, [previous]);
+    expect(Object.keys(readWindowsStore(root).My).sort()).toEqual([current, previous].sort());
+
+    const answer = await uninstall('acme', current);
+    expect(answer.removed).toEqual(
+      expect.arrayContaining([
+        `key:${current}`,
+        `store:LocalMachine\\My:${current}`,
+        `key:${previous}`,
+        `store:LocalMachine\\My:${previous}`,
+      ]),
+    );
+    expect(readWindowsStore(root).My).toEqual({});
+    expect(readKeys(root)[previous]).toBeUndefined();
+    expect(onDisk()).toEqual([]);
   });
 
   it('removes a CA no other certfleet certificate needs, then changes nothing on a re-run', async () => {

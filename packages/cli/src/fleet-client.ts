@@ -84,6 +84,14 @@ export class FleetClient {
     return this.call('POST', `/v1/jobs/${encodeURIComponent(id)}/continue`);
   }
 
+  /** Asks for a rollback of a certificate to its previous version: a job pending approval. */
+  rollback(environment: string, name: string): Promise<Job> {
+    return this.call(
+      'POST',
+      `/v1/environments/${encodeURIComponent(environment)}/certificates/${encodeURIComponent(name)}/rollback`,
+    );
+  }
+
   environments(): Promise<EnvironmentView[]> {
     return this.call('GET', '/v1/environments');
   }

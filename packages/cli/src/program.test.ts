@@ -92,6 +92,7 @@ describe('help', () => {
       'jobs',
       'retry',
       'continue',
+      'rollback',
       'envs',
       'expiry',
       'reconcile',
@@ -349,6 +350,27 @@ describe('requests and exit codes', () => {
     expect(s.stdout).toMatch(/Status +scheduled/);
     expect(s.stdout).toMatch(/Starts +2025-03-08 02:00/);
     expect(s.stdout).toContain('fleetctl start-now mwyu1-0123456789abcdef --reason');
+  });
+
+  it('rollback asks the API for a rollback job and says who approves it; a refusal is one line, exit 1', async () => {
+    const pending = makeJob({ action: 'rollback' });
+    const r = await run(['rollback', 'acme-prd', 'acme-client'], { answers: [[201, pending]] });
+    expect(r.code).toBe(0);
+    expect(r.calls[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://api.test/v1/environments/acme-prd/certificates/acme-client/rollback',
+    });
+    expect(r.stdout).toContain(`job ${pending.id} pending_approval: rollback of ${pending.name} in acme-prd`);
+    expect(r.stdout).toContain(`fleetctl approve ${pending.id} --watch`);
+    const none = await run(['rollback', 'acme-prd', 'acme-client'], {
+      answers: [
+        [409, { error: 'no_previous_version', message: 'acme-client in acme-prd cannot be rolled back' }],
+      ],
+    });
+    expect(none.code).toBe(1);
+    expect(oneLine(none.stderr)).toBe(
+      'fleetctl: no_previous_version: acme-client in acme-prd cannot be rolled back',
+    );
   });
 
   it('reject sends the reason and exits 0; jobs passes its filters', async () => {

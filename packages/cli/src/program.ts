@@ -445,6 +445,21 @@ export function buildProgram(io: CliIo, outcome: Outcome = { exitCode: ExitCode.
       ),
     );
 
+  command('rollback')
+    .summary('ask for a rollback of a certificate to its previous version: a job another person approves')
+    .argument('<env>', 'the environment')
+    .argument('<name>', 'the certificate name')
+    .addHelpText('after', examples('fleetctl rollback acme-prd acme-client', 'fleetctl approve <id> --watch'))
+    .action(async (env: string, name: string, opts: CommonOptions) => {
+      const client = await connect(opts);
+      const job = await client.rollback(env, name);
+      if (opts.json) return printJson(job);
+      write([
+        clean(`job ${job.id} ${job.status}: rollback of ${job.name} in ${env} to ${job.certificate.subject}`),
+        `another approver approves it: fleetctl approve ${job.id} --watch`,
+      ]);
+    });
+
   command('envs')
     .summary('list the environments, their front-ends and the certificates installed there')
     .addHelpText('after', examples('fleetctl envs', 'fleetctl envs --json'))

@@ -16,29 +16,38 @@ export const RegistryFile = Type.Object(
 );
 export type RegistryFile = Static<typeof RegistryFile>;
 
+const envCertificateFields = {
+  name: Type.String(),
+  fingerprintSha256: Type.String(),
+  subject: Type.String(),
+  notAfter: Type.String({ format: 'date-time' }),
+  path: Type.String(),
+  jobId: Type.String({ description: 'the job that installed it' }),
+  installedAt: Type.String({ format: 'date-time' }),
+  // What the drift check compares each host against. Optional only because entries
+  // written before these fields existed lack them; every finished job writes them.
+  sha256: Type.Optional(Type.String({ description: 'SHA-256 of the .pfx bytes written to each host' })),
+  size: Type.Optional(Type.Integer({ minimum: 0, description: 'length of that file in bytes' })),
+  caFiles: Type.Optional(
+    Type.Array(RegistryFile, { description: 'the <name>.ca<N>.cer files, N = 1…, in chain order' }),
+  ),
+  thumbprint: Type.Optional(
+    Type.String({ description: 'windows: SHA-1 thumbprint of the certificate in the store' }),
+  ),
+  store: Type.Optional(Type.String({ description: 'windows: the store it was imported into' })),
+  requester: Type.Optional(Type.String({ description: 'who submitted the job that installed it' })),
+  ticket: Type.Optional(Type.String({ description: 'the ticket of that job' })),
+};
+
+/** The certificate a rotation (or a rollback) replaced under a name: what a rollback puts back. */
+export const PreviousEnvCertificate = Type.Object(envCertificateFields, { additionalProperties: false });
+export type PreviousEnvCertificate = Static<typeof PreviousEnvCertificate>;
+
 /** A certificate installed in an environment: its entry in the environment registry, the desired state. */
 export const EnvCertificate = Type.Object(
   {
-    name: Type.String(),
-    fingerprintSha256: Type.String(),
-    subject: Type.String(),
-    notAfter: Type.String({ format: 'date-time' }),
-    path: Type.String(),
-    jobId: Type.String({ description: 'the job that installed it' }),
-    installedAt: Type.String({ format: 'date-time' }),
-    // What the drift check compares each host against. Optional only because entries
-    // written before these fields existed lack them; every finished job writes them.
-    sha256: Type.Optional(Type.String({ description: 'SHA-256 of the .pfx bytes written to each host' })),
-    size: Type.Optional(Type.Integer({ minimum: 0, description: 'length of that file in bytes' })),
-    caFiles: Type.Optional(
-      Type.Array(RegistryFile, { description: 'the <name>.ca<N>.cer files, N = 1…, in chain order' }),
-    ),
-    thumbprint: Type.Optional(
-      Type.String({ description: 'windows: SHA-1 thumbprint of the certificate in the store' }),
-    ),
-    store: Type.Optional(Type.String({ description: 'windows: the store it was imported into' })),
-    requester: Type.Optional(Type.String({ description: 'who submitted the job that installed it' })),
-    ticket: Type.Optional(Type.String({ description: 'the ticket of that job' })),
+    ...envCertificateFields,
+    previous: Type.Optional(PreviousEnvCertificate),
   },
   { additionalProperties: false },
 );

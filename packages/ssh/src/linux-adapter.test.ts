@@ -11,7 +11,7 @@ import { planFiles } from './planned-file.js';
 
 describe('temporary files', () => {
   it('recognises its own temporary names and those of earlier attempts', () => {
-    for (const base of ['acme.pfx', 'acme.ca1.cer', 'acme.ca12.cer']) {
+    for (const base of ['acme.pfx', 'acme.pfx.previous', 'acme.ca1.cer', 'acme.ca12.cer']) {
       const temp = tempNameFor(base);
       expect(temp).toMatch(/^\.acme\..*\.certfleet-tmp-[0-9a-f]{16}$/);
       expect(isLeftoverTemp('acme', temp), temp).toBe(true);
@@ -22,7 +22,9 @@ describe('temporary files', () => {
   it('leaves other names, other files and look-alikes alone', () => {
     for (const file of [
       'acme.pfx',
+      'acme.pfx.previous',
       '.acme.pfx',
+      '.acme.pfx.previous.previous.certfleet-tmp-abc',
       '.acme.pfx.certfleet-tmp-',
       '.acme.pfx.certfleet-tmp-abc/def',
       '.acme.ca0.cer.certfleet-tmp-abc',

@@ -21,6 +21,8 @@ export const FILE_MODE = 0o640;
 /** A directory certfleet creates. */
 export const DIR_MODE = 0o750;
 const TEMP_MARK = '.certfleet-tmp-';
+/** `<name>.pfx.previous`: the file a rotation replaced, kept beside the new one. */
+export const PREVIOUS_SUFFIX = '.previous';
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -34,9 +36,9 @@ export function tempNameFor(base: string): string {
 /** True for a temporary file an earlier, interrupted install of `name` left behind. */
 export function isLeftoverTemp(name: string, file: string): boolean {
   const n = escapeRegExp(name);
-  return new RegExp(`^\\.${n}\\.(?:pfx|ca[1-9][0-9]*\\.cer)${escapeRegExp(TEMP_MARK)}[A-Za-z0-9]+$`).test(
-    file,
-  );
+  return new RegExp(
+    `^\\.${n}\\.(?:pfx(?:${escapeRegExp(PREVIOUS_SUFFIX)})?|ca[1-9][0-9]*\\.cer)${escapeRegExp(TEMP_MARK)}[A-Za-z0-9]+$`,
+  ).test(file);
 }
 
 /** `<name>.ca<M>.cer` files from a longer chain installed before: M beyond `chainLength`. */
@@ -133,10 +135,44 @@ async function removeQuietly(fs: RemoteFs, paths: Iterable<string>): Promise<voi
 }
 
 /**
+ * A rotation keeps the file it replaces as `<name>.pfx.previous`: its bytes are copied to
+ * a temporary name, read back, and renamed over `.previous` before the new file is renamed
+ * over the final path, so `<name>.pfx` is never missing. Nothing happens when the final
+ * path is absent or already holds the new bytes (a repeated attempt after a crash).
+ */
+async function keepPrevious(
+  fs: RemoteFs,
+  session: SshSession,
+  pfx: PlannedFile,
+  existing: RemoteEntry | undefined,
+  owner: NumericOwner | undefined,
+  pending: Set<string>,
+): Promise<void> {
+  if (existing === undefined || !existing.isFile) return;
+  const old = await fs.readFile(pfx.path, existing.size);
+  const digest = sha256(old);
+  if (digest === pfx.sha256) return;
+  const base = `${pfx.base}${PREVIOUS_SUFFIX}`;
+  const temp = posix.join(posix.dirname(pfx.path), tempNameFor(base));
+  pending.add(temp);
+  await fs.writeNewFile(temp, old, FILE_MODE, owner);
+  const back = await sha256OnHost(fs, temp, old.length);
+  if (back !== digest) {
+    throw new TargetError(
+      'hash_mismatch',
+      `${describeHost(session.context)}: the copy of the previous ${pfx.base} reads back with SHA-256 ${back}, ` +
+        `expected ${digest}; it is removed. certfleet retries.`,
+    );
+  }
+  await fs.rename(temp, posix.join(posix.dirname(pfx.path), base));
+  pending.delete(temp);
+}
+
+/**
  * Linux: `<installDir>/<name>.pfx` (0640) and `<installDir>/<name>.ca<N>.cer`, each
  * uploaded to a temporary name, read back from the host's disk and compared by SHA-256,
  * and renamed over the old file with posix-rename, so a reader sees the old file or the
- * new one, never a part. Every step is an SFTP request on one channel: an SFTP-only
+ * new one, never a part; the file replaced stays as `<name>.pfx.previous`. Every step is an SFTP request on one channel: an SFTP-only
  * account (ForceCommand internal-sftp, chroot too) is enough and no login shell runs.
  * Only an owner given by name costs one command (`id`) per host.
  */
@@ -192,6 +228,7 @@ export const linuxAdapter: PlatformAdapter = {
         }),
       );
       throwFirstFailure(written);
+      await keepPrevious(fs, session, pfx, entries.get(pfx.base), owner, pending);
       // CA files before the .pfx: once the new .pfx is visible, its chain is too
       for (const u of [...uploads.slice(1), uploads[0]!]) {
         await fs.rename(u.temp, u.path);

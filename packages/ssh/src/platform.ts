@@ -23,6 +23,8 @@ export interface InstallRequest {
   keyReaders?: string[];
   /** Windows: the CNG key storage provider for the key. Default Microsoft Software Key Storage Provider. */
   keyProvider?: string;
+  /** Windows: earlier certificates of this name the store keeps (the previous version, for a rollback). */
+  keepThumbprints?: string[];
 }
 
 /** What ended up on the host. */

@@ -310,6 +310,7 @@ export const windowsAdapter: PlatformAdapter = {
         caFiles: uploads.slice(1).map(scriptFile),
         readers: req.keyReaders ?? [...KEY_READER_SIDS],
         keyProvider: req.keyProvider ?? DEFAULT_KEY_PROVIDER,
+        ...(req.keepThumbprints?.length ? { keep: req.keepThumbprints } : {}),
       };
       const result = await session.exec(WINDOWS_BOOTSTRAP_COMMAND, {
         stdin: windowsStdin(WINDOWS_INSTALL_SCRIPT, input, req.password ?? ''),

@@ -98,6 +98,8 @@ export interface WindowsScriptInput {
   readers: string[];
   /** The CNG key storage provider of the key. */
   keyProvider: string;
+  /** Thumbprints of earlier certificates of this name to leave in the store: the previous version (rollback). */
+  keep?: string[];
 }
 
 /** What the script reports on success. */

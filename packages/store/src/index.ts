@@ -36,7 +36,8 @@ export type { NotificationResult } from './metric-names.js';
 export type { DriftChecks } from './drift-checks.js';
 export type { DriftCheckBegun, DriftCheckStart } from './drift-checks.js';
 // Retention and reconcile (README: Keeping environments right).
-export { RetainedSecrets } from './retained-secrets.js';
+export { RetainedSecrets, type RetainedSlot } from './retained-secrets.js';
+export { claimForJob, releaseForJob } from './job-claim.js';
 export { InstalledHosts } from './installed-hosts.js';
 export type { HostInstall } from './installed-hosts.js';
 export { RepairClaims } from './repair-claims.js';
@@ -47,3 +48,4 @@ export type { HelpdeskIntakes, IntakeFiles, PendingIntake, TicketLink } from './
 export { jobIdAgeMs, newJobId } from './job-id.js';
 // Uninstall (README: Uninstall).
 export { uninstallHolds, type UninstallClaims } from './uninstall-claims.js';
+export { pendingJobRecord, type NewJobFields } from './pending-job-record.js';

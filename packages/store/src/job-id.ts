@@ -5,7 +5,7 @@ export function newJobId(): string {
   return `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`;
 }
 
-/** How long ago a job id was made (its time part); a claim names a job before its record exists. */
+/** How long ago a job id was made (from its time part): a claim whose job record is not written yet is young. */
 export function jobIdAgeMs(id: string): number {
   return Date.now() - Number.parseInt(id.split('-')[0] ?? '0', 36);
 }

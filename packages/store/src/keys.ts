@@ -113,6 +113,11 @@ export class FleetKeys {
     return `${this.tag}:retained:${env}:${name}`;
   }
 
+  /** The sealed secret of the certificate a rotation replaced under a name: what a rollback installs (expires at its notAfter). */
+  retainedPrevious(env: string, name: string): string {
+    return `${this.tag}:retained:${env}:${name}:previous`;
+  }
+
   /** Hash `<name>/<front-end>` → where a certificate of an environment is installed, by which job. */
   installedHosts(env: string): string {
     return `${this.tag}:env:${env}:hosts`;
@@ -126,6 +131,13 @@ export class FleetKeys {
   /** Hash `<name>/<front-end>` → why a repair needs a new submission (the environment keeps no secret). */
   repairNeeded(env: string): string {
     return `${this.tag}:env:${env}:repair-needed`;
+  }
+
+  // --- rollback (README: Previous version and rollback) ----------------------------
+
+  /** The open rollback job of one certificate of an environment: at most one at a time. */
+  rollbackClaim(env: string, name: string): string {
+    return `${this.tag}:rollback:${env}:${name}`;
   }
 
   // --- expiry watch ---------------------------------------------------------------

@@ -1,42 +1,7 @@
 import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
 import { readJsonHash } from './redis-json.js';
-
-/** Replaces a claim only if it still names the job that was read: two takers of a stale claim, one wins. */
-const SWAP = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
-return 0
-`;
-
-/**
- * Claims `key` for `jobId` (SET NX); a holder `isOpen` says has ended is taken over with a
- * compare-and-set. Answers undefined when the claim is now `jobId`'s, or the open holder.
- */
-export async function claimKey(
-  redis: RedisClient,
-  key: string,
-  jobId: string,
-  isOpen: (holder: string) => Promise<boolean>,
-): Promise<string | undefined> {
-  for (;;) {
-    if ((await redis.set(key, jobId, 'NX')) === 'OK') return undefined;
-    const holder = await redis.get(key);
-    if (holder === null) continue;
-    if (holder === jobId) return undefined;
-    if (await isOpen(holder)) return holder;
-    if (((await redis.eval(SWAP, 1, key, holder, jobId)) as number) === 1) return undefined;
-  }
-}
-
-/** Deletes `key` if it still names `jobId`. */
-export async function releaseKey(redis: RedisClient, key: string, jobId: string): Promise<void> {
-  await redis.eval(
-    `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-    1,
-    key,
-    jobId,
-  );
-}
+import { claimForJob, releaseForJob } from './job-claim.js';
 
 /** A repair that cannot be made here: the environment keeps no secret to install again. */
 export interface RepairNeeded {
@@ -67,12 +32,12 @@ export class RepairClaims {
     jobId: string,
     isOpen: (holder: string) => Promise<boolean>,
   ): Promise<string | undefined> {
-    return claimKey(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId, isOpen);
+    return claimForJob(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId, isOpen);
   }
 
   /** Gives a claim back, if `jobId` still holds it. */
   async release(env: string, name: string, frontEnd: string, jobId: string): Promise<void> {
-    await releaseKey(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId);
+    await releaseForJob(this.redis, this.keys.repairClaim(env, name, frontEnd), jobId);
   }
 
   /** Drops the claims of front-ends an install has just reached, whatever job held them. */

@@ -15,6 +15,7 @@ export {
   type JobRecord,
   type JobStatus,
   type NotifySinks,
+  type PreviousEnvCertificate,
   type TargetErrorInfo,
   type TargetStatus,
 } from '@certfleet/contract';

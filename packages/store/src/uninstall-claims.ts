@@ -2,7 +2,7 @@ import { jobIdAgeMs } from './job-id.js';
 import type { JobRepository } from './job-repository.js';
 import type { FleetKeys } from './keys.js';
 import type { RedisClient } from './redis-client.js';
-import { claimKey, releaseKey } from './repair-claims.js';
+import { claimForJob, releaseForJob } from './job-claim.js';
 import type { JobStatus } from './types.js';
 
 /** How long a claim whose job record does not exist yet counts as being created. */
@@ -35,7 +35,7 @@ export class UninstallClaims {
 
   /** Claims the certificate for `jobId`: undefined when it is now `jobId`'s, else the open uninstall's id. */
   async claim(env: string, name: string, jobId: string): Promise<string | undefined> {
-    return claimKey(this.redis, this.keys.uninstall(env, name), jobId, (h) => this.isOpen(h));
+    return claimForJob(this.redis, this.keys.uninstall(env, name), jobId, (h) => this.isOpen(h));
   }
 
   /** The uninstall job that holds the certificate now, if one does. */
@@ -46,6 +46,6 @@ export class UninstallClaims {
 
   /** Gives the claim back, if `jobId` still holds it. */
   async release(env: string, name: string, jobId: string): Promise<void> {
-    await releaseKey(this.redis, this.keys.uninstall(env, name), jobId);
+    await releaseForJob(this.redis, this.keys.uninstall(env, name), jobId);
   }
 }

@@ -7,3 +7,4 @@ export * from './sshd-fleet.js';
 export * from './stack.js';
 export * from './windows-store.js';
 export * from './install-job.js';
+export * from './until.js';

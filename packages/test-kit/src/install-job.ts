@@ -9,6 +9,8 @@ export interface InstallJobBody {
   pfx: Buffer;
   password: string;
   caCertificates?: string[];
+  /** A rotation: the name already holds another certificate. */
+  replace?: boolean;
 }
 
 /**

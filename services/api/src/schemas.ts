@@ -3,11 +3,13 @@
  * (`@certfleet/contract`); the query strings and path parameters are here.
  */
 import {
+  ENV_PATTERN,
   ErrorBody,
   JobId,
   JOB_ID_PATTERN,
   JOB_SOURCES,
   JOB_STATUSES,
+  NAME_PATTERN,
   StringEnum,
   TICKET_PATTERN,
 } from '@certfleet/contract';
@@ -61,3 +63,10 @@ export function commonErrorStatuses(route: {
   if (route.limited) statuses.push(429);
   return statuses;
 }
+
+/** An environment and a certificate name as path parameters (rollback). */
+export const CertificateParams = Type.Object(
+  { env: Type.String({ pattern: ENV_PATTERN }), name: Type.String({ pattern: NAME_PATTERN }) },
+  { additionalProperties: false },
+);
+export type CertificateParams = Static<typeof CertificateParams>;

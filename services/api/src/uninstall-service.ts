@@ -1,5 +1,5 @@
 import { findEnvironment, planUninstall } from '@certfleet/inventory';
-import { newJobId, type EnvCertificate, type Job, type JobRecord } from '@certfleet/store';
+import { newJobId, pendingJobRecord, type EnvCertificate, type Job, type JobRecord } from '@certfleet/store';
 import type { CertificateSummary } from '@certfleet/contract';
 import { conflict, notFound } from './errors.js';
 import type { JobsDeps } from './jobs-service.js';
@@ -56,29 +56,21 @@ export async function submitUninstall(
   }
   try {
     const plan = planUninstall(inventory, envName, entry);
-    const now = new Date().toISOString();
-    const record: JobRecord = {
+    const record = pendingJobRecord({
       id,
       ticket: entry.ticket ?? UNINSTALL_TICKET,
       name,
       environments: [envName],
-      status: 'pending_approval',
       source: 'api',
       action: 'uninstall',
       submittedBy,
-      approvedBy: null,
-      rejectedBy: null,
-      rejectReason: null,
-      createdAt: now,
-      updatedAt: now,
       planHash: plan.hash,
       replace: false,
-      round: 1,
       certificate: await summaryOf(deps, entry),
       paths: plan.paths,
       notify: {},
       pfxSha256: entry.sha256 ?? '',
-    };
+    });
     const job = await deps.store.createJob(record, plan.targets, undefined, deps.config.secretTtlMs);
     await deps.store.audit.append({
       actor: submittedBy,

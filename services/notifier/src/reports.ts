@@ -28,6 +28,7 @@ export function reportBody(job: Job, round: number): string {
     event: 'job.finished',
     round,
     source: job.source,
+    ...(job.action === undefined ? {} : { action: job.action }),
     ...(job.reason === undefined ? {} : { reason: job.reason }),
     job,
   });
@@ -51,8 +52,13 @@ function removedText(t: Job['targets'][number]): string {
 }
 
 function headline(job: Job, status: string): string {
-  const what = job.action === 'uninstall' ? 'uninstall ' : '';
-  return `certfleet: ${job.ticket} ${what}${job.name} ${status.replace('_', ' ')}`;
+  const what =
+    job.action === 'rollback'
+      ? `${job.name} rollback`
+      : job.action === 'uninstall'
+        ? `uninstall ${job.name}`
+        : job.name;
+  return `certfleet: ${job.ticket} ${what} ${status.replace('_', ' ')}`;
 }
 
 function pathLines(job: Job): string[] {
@@ -68,6 +74,9 @@ export function reportText(job: Job, status: string, round: number): string {
     `Certificate: ${job.certificate.subject} (expires ${job.certificate.notAfter.slice(0, 10)})`,
     ...(job.source === 'reconcile'
       ? [`Repair job made by reconcile: ${job.reason ?? 'a front-end lacked it'}`]
+      : []),
+    ...(job.action === 'rollback'
+      ? [`Rollback to the previous version: ${job.reason ?? job.certificate.subject}`]
       : []),
     '',
     'Path to load the certificate from:',

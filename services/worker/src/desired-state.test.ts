@@ -101,3 +101,25 @@ describe('a registry entry as the drift probe expects it', () => {
     expect(expectedFromRegistry(noThumbprint, 'linux')).toMatchObject({ name: 'acme' });
   });
 });
+
+describe('the previous version a finished job records', () => {
+  const secret = { pfx, password: 'x', caChain: ca };
+  const older = {
+    name: 'acme',
+    fingerprintSha256: 'f0',
+    jobId: 'job-0',
+    thumbprint: 'OLD0',
+  } as EnvCertificate;
+
+  it('a job for another certificate (a rotation or a rollback) keeps the entry it replaces as previous, without its own previous', () => {
+    const current = { ...older, previous: { ...older, fingerprintSha256: 'f-1', jobId: 'job--1' } };
+    const entry = desiredState(record, 'acme-prd', installed, secret, current, AT);
+    expect(entry.previous).toEqual(older);
+  });
+
+  it('a job for the same certificate (a retry round, a repair) keeps the entry’s own previous', () => {
+    const current = desiredState(record, 'acme-prd', installed, secret, older, AT);
+    expect(desiredState(record, 'acme-prd', installed, secret, current, AT).previous).toEqual(older);
+    expect(desiredState(record, 'acme-prd', installed, secret, undefined, AT).previous).toBeUndefined();
+  });
+});

@@ -55,16 +55,17 @@ export async function processInstall(
   for (const envName of record.action === 'uninstall' ? [] : record.environments) {
     const installed = targets.find((t) => t.environment === envName && t.status === 'installed');
     if (!installed) continue;
+    const previous = await deps.store.registry.get(envName, record.name);
     // Retention and reconcile: before the job's secret is deleted below.
     await keepForRepairs(
       deps,
       record,
       envName,
       targets.filter((t) => t.environment === envName && t.status === 'installed'),
+      previous,
     );
     // A repair job adds hosts to the install the registry names; the entry stays the install's.
     if (record.source === 'reconcile') continue;
-    const previous = await deps.store.registry.get(envName, record.name);
     await deps.store.registry.put(
       envName,
       desiredState(record, envName, installed, secret, previous, installed.finishedAt ?? now()),

@@ -11,6 +11,7 @@ import {
 import { canTransition, type JobRecord, type TargetErrorInfo, type TargetRecord } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
 import { isCanaryRun, verifyCanary } from './canary.js';
+import { replacedEntry } from './desired-state.js';
 import type { HostLanes } from './host-lanes.js';
 import type { HostLocks } from './host-lock.js';
 import { uninstallWork } from './uninstall-target.js';
@@ -173,6 +174,20 @@ export function loginFor(deps: WorkerDeps, fe: FrontEnd): ReturnType<typeof sshT
   });
 }
 
+/**
+ * Windows: the certificate the store keeps beside this job's, the previous version once
+ * the job is done: the registry's current one when this job replaces it (a rotation or a
+ * rollback), else (a retry round, a repair) the registry's previous one.
+ */
+async function previousThumbprint(
+  deps: WorkerDeps,
+  record: JobRecord,
+  env: string,
+): Promise<string | undefined> {
+  const entry = await deps.store.registry.get(env, record.name);
+  return replacedEntry(entry, record.certificate.fingerprintSha256)?.thumbprint;
+}
+
 /** The install of one target: the job's sealed certificate onto its front-end. */
 function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallResult> {
   return async (env, fe, running) => {
@@ -184,6 +199,8 @@ function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallRes
         `the sealed certificate of job ${record.id} is gone; submit it again`,
       );
     }
+    const keep =
+      env.platform === 'windows' ? await previousThumbprint(deps, record, running.environment) : undefined;
     const login = await loginFor(deps, fe);
     const result = await installOnHost(
       login,
@@ -196,6 +213,7 @@ function installWork(deps: TargetDeps, record: JobRecord): TargetWork<InstallRes
         ...(env.owner ? { owner: env.owner } : {}),
         ...(env.windows?.keyReaders ? { keyReaders: env.windows.keyReaders } : {}),
         ...(env.windows?.keyProvider ? { keyProvider: env.windows.keyProvider } : {}),
+        ...(keep ? { keepThumbprints: [keep] } : {}),
         password: secret.password,
       },
       env.platform === 'linux' ? deps.pool : undefined,

@@ -4,6 +4,7 @@ import {
   isFinalStatus,
   jobIdAgeMs,
   newJobId,
+  pendingJobRecord,
   type Job,
   type JobRecord,
   type SecretBundle,
@@ -120,29 +121,25 @@ async function createRepairJob(
     install.pfxSha256,
     new Set(frontEnds.map((fe) => `${env}/${fe}`)),
   );
-  const at = now();
-  const record: JobRecord = {
-    id,
-    ticket: install.ticket,
-    name: install.name,
-    environments: [env],
-    status: 'pending_approval',
-    source: 'reconcile',
-    reason,
-    submittedBy: SYSTEM_ACTOR,
-    approvedBy: null,
-    rejectedBy: null,
-    rejectReason: null,
-    createdAt: at,
-    updatedAt: at,
-    planHash: plan.hash,
-    replace: false,
-    round: 1,
-    certificate: install.certificate,
-    paths: plan.paths,
-    notify: install.notify,
-    pfxSha256: install.pfxSha256,
-  };
+  const record = pendingJobRecord(
+    {
+      id,
+      ticket: install.ticket,
+      name: install.name,
+      environments: [env],
+      source: 'reconcile',
+      reason,
+      submittedBy: SYSTEM_ACTOR,
+      planHash: plan.hash,
+      replace: false,
+      certificate: install.certificate,
+      paths: plan.paths,
+      notify: install.notify,
+      pfxSha256: install.pfxSha256,
+    },
+    now(),
+  );
+
   const job = await deps.store.createJob(record, plan.targets, secret, deps.config.secretTtlMs);
   await deps.store.audit.append({
     actor: SYSTEM_ACTOR,

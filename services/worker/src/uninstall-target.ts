@@ -6,8 +6,8 @@ import { now, type WorkerDeps } from './worker-deps.js';
 
 /**
  * Thumbprints other certificates installed on the same front-end (host and port) still
- * use: in any environment's registry, besides the one being removed. Their Windows store
- * entries stay.
+ * use: in any environment's registry (current and previous versions), besides the one
+ * being removed. Their Windows store entries stay.
  */
 async function thumbprintsInUse(
   deps: WorkerDeps,
@@ -21,6 +21,8 @@ async function thumbprintsInUse(
     for (const entry of await deps.store.registry.list(other.name)) {
       if (other.name === env.name && entry.name === name) continue;
       if (entry.thumbprint) inUse.add(entry.thumbprint.toUpperCase());
+      // its previous version stays too: the Windows store keeps it for a rollback there
+      if (entry.previous?.thumbprint) inUse.add(entry.previous.thumbprint.toUpperCase());
     }
   }
   return [...inUse];

@@ -330,11 +330,19 @@ function Install-ClientCertificate($My, $Pfx, [string]$Thumbprint, [string]$Prov
 }
 
 # A rotation: earlier certificates of this name leave LocalMachine\My with their keys,
-# unless an HTTPS binding still uses one (kept and reported).
+# unless an HTTPS binding still uses one (kept and reported), or the job names it in
+# $In.keep: the previous version, which stays until the next install of this name so that
+# a rollback finds it on every front-end while the rotation is still under way elsewhere.
 function Remove-Superseded($My, [string]$Thumbprint, $Changed, $Kept) {
   $friendly = 'certfleet ' + [string]$In.name
   $bound = Get-BoundThumbprints
+  $previous = @()
+  if ($In.PSObject.Properties['keep'] -and $null -ne $In.keep) { $previous = @($In.keep | ForEach-Object { ([string]$_).ToUpperInvariant() }) }
   foreach ($old in @($My.Certificates | Where-Object { $_.Thumbprint -ne $Thumbprint -and (Get-FriendlyName $_) -eq $friendly })) {
+    if ($previous -contains $old.Thumbprint) {
+      $Kept.Add(('LocalMachine\My:{0}: the previous version, kept for a rollback' -f $old.Thumbprint))
+      continue
+    }
     if ($bound -contains $old.Thumbprint) {
       $Kept.Add(('LocalMachine\My:{0}: still used by an IIS (HTTP.sys) binding' -f $old.Thumbprint))
       continue
@@ -487,7 +495,8 @@ function Invoke-Uninstall($Request) {
 
   $my = Open-CertStore 'My'
   try {
-    $mine = @($My.Certificates | Where-Object { ($thumbprint -ne '' -and $_.Thumbprint -eq $thumbprint) -or ($thumbprint -eq '' -and (Get-FriendlyName $_) -eq $friendly) })
+    # the registry's certificate, and every other certfleet entry of this name (a previous version kept for a rollback)
+    $mine = @($My.Certificates | Where-Object { ($thumbprint -ne '' -and $_.Thumbprint -eq $thumbprint) -or (Get-FriendlyName $_) -eq $friendly })
     $bound = Get-BoundThumbprints
     foreach ($cert in $mine) {
       if ($bound -contains $cert.Thumbprint) {

@@ -14,6 +14,12 @@ export function renderJobOverview(job) {
     ['Submitted by', h('span', { text: job.submittedBy }), ' · ', fmtTime(job.createdAt)],
     ['Source', job.source ? h('span', { text: job.source }) : undefined],
     [
+      'Action',
+      job.action === 'rollback'
+        ? h('span', { class: 'badge warn job-action', text: 'rollback: puts the previous version back' })
+        : undefined,
+    ],
+    [
       'Reason',
       job.reason
         ? h('span', { class: 'repair-reason', 'data-source': job.source, text: job.reason })

@@ -1,4 +1,4 @@
-/** Polls until `probe` answers something truthy, and answers it; throws naming `what` after `timeoutMs`. */
+/** Polls until `probe` answers something truthy; throws naming `what` after `timeoutMs`. */
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
