@@ -233,13 +233,18 @@ describe('the drift check of an environment', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
     try {
-      const page = await browser.newPage();
       const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(e.message));
-      await page.goto(`${stack.url}/ui/`);
-      await page.getByLabel('API token').fill(stack.tokens['bob']!);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('link', { name: 'Drift' }).click();
+      /** A new tab signed in as `who`, on the Drift view. */
+      const driftAs = async (who: string) => {
+        const tab = await browser.newPage();
+        tab.on('pageerror', (e) => problems.push(e.message));
+        await tab.goto(`${stack.url}/ui/`);
+        await tab.getByLabel('API token').fill(stack.tokens[who]!);
+        await tab.getByRole('button', { name: 'Sign in' }).click();
+        await tab.getByRole('link', { name: 'Drift' }).click();
+        return tab;
+      };
+      const page = await driftAs('bob');
       const env = page.locator('[data-environment="acme-prd"]');
       const states = (): Promise<(string | null)[]> =>
         env.locator('td[data-state]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-state')));
@@ -265,6 +270,24 @@ describe('the drift check of an environment', () => {
           return latest.id !== before && latest.requestedBy === 'bob';
         })
         .toBe(true);
+
+      // the registry row's buttons: bob (approver) may not ask; alice (operator) may
+      await row.getByRole('button', { name: 'Uninstall' }).click();
+      await expect.poll(() => row.locator('.error').textContent()).toMatch(/^forbidden: /);
+      const alice = await driftAs('alice');
+      const aliceRow = alice.locator(
+        `[data-environment="acme-prd"] table.registry tr[data-certificate="${NAME}"]`,
+      );
+      await aliceRow.getByRole('button', { name: 'Roll back' }).click();
+      await expect.poll(() => aliceRow.locator('.error').textContent()).toMatch(/^no_previous_version: /);
+      await aliceRow.getByRole('button', { name: 'Uninstall' }).click();
+      await expect.poll(() => aliceRow.locator('a').textContent()).toMatch(/^uninstall job \S+$/);
+      const id = (await aliceRow.locator('a').textContent())!.split(' ')[2]!;
+      const job = (await stack.request('bob', 'GET', `/v1/jobs/${id}`)).body;
+      expect(job).toMatchObject({ action: 'uninstall', status: 'pending_approval', submittedBy: 'alice' });
+      // rejected: the certificate stays, and the tests below repair it as before
+      const rejected = await stack.request('bob', 'POST', `/v1/jobs/${id}/reject`, { reason: 'page test' });
+      expect(rejected.status).toBe(200);
       expect(problems).toEqual([]);
     } finally {
       await browser.close();

@@ -149,3 +149,18 @@ export async function latestCheck(env) {
 export function startCheck(env) {
   return request('POST', `v1/environments/${encodeURIComponent(env)}/check`);
 }
+
+/**
+ * `POST /v1/environments/:env/certificates/:name/rollback` or `/uninstall` (operator): a job
+ * pending approval that puts the previous version back, or removes the certificate.
+ * @param {string} env
+ * @param {string} name
+ * @param {'rollback' | 'uninstall'} change
+ * @returns {Promise<Job>}
+ */
+export function changeCertificate(env, name, change) {
+  return request(
+    'POST',
+    `v1/environments/${encodeURIComponent(env)}/certificates/${encodeURIComponent(name)}/${change}`,
+  );
+}

@@ -49,7 +49,7 @@ export async function openDrift(gen, focus = true) {
           { class: 'card', 'data-environment': env.name },
           h('div', { class: 'heading-row' }, h('h2', { text: `${env.name} (${env.platform})` }), button),
           error,
-          renderRegistry(env.certificates),
+          renderRegistry(env.name, env.certificates),
           renderDriftGrid(checks[i] ?? null),
         );
       }),

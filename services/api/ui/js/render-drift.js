@@ -3,16 +3,59 @@
 // each cell the certificate's state there with the detail as its title.
 
 /** @import { DriftCheck, EnvironmentView } from './wire-types.js' */
-import { h } from './dom.js';
+import { changeCertificate } from './api.js';
+import { h, showError } from './dom.js';
 import { fmtTime, statusBadge } from './format.js';
 import { expiry } from './render-certificate.js';
 
 /**
+ * The buttons that ask for a rollback or an uninstall of one certificate (operator): each
+ * makes a job pending approval and links to it; the API's refusal (no previous version, one
+ * already open, not an operator) is shown in the row.
+ * @param {string} env
+ * @param {string} name
+ */
+function changeButtons(env, name) {
+  const error = h('div', { class: 'error', role: 'alert', hidden: true });
+  const made = h('span', { class: 'made' });
+  /** @param {'rollback' | 'uninstall'} change @param {string} text */
+  const button = (change, text) => {
+    const b = h('button', { type: 'button', 'data-change': change, text });
+    b.addEventListener('click', () => {
+      b.setAttribute('disabled', '');
+      showError(error, null);
+      changeCertificate(env, name, change)
+        .then((job) => {
+          made.replaceChildren(
+            h('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, text: `${change} job ${job.id}` }),
+            ` ${job.status.replace('_', ' ')}`,
+          );
+        })
+        .catch((err) => showError(error, err))
+        .finally(() => b.removeAttribute('disabled'));
+    });
+    return b;
+  };
+  return h(
+    'td',
+    {},
+    button('rollback', 'Roll back'),
+    ' ',
+    button('uninstall', 'Uninstall'),
+    ' ',
+    made,
+    error,
+  );
+}
+
+/**
  * The certificates an environment's registry holds (what the grid checks): name, path and
- * when each expires, soonest first, with the expiry badge of the certificate card.
+ * when each expires, soonest first, with the expiry badge of the certificate card, and the
+ * buttons that ask for a rollback or an uninstall.
+ * @param {string} env
  * @param {EnvironmentView['certificates']} certificates
  */
-export function renderRegistry(certificates) {
+export function renderRegistry(env, certificates) {
   if (certificates.length === 0) return h('p', { class: 'muted', text: 'No certificate installed here.' });
   const soonest = [...certificates].sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
   return h(
@@ -24,7 +67,9 @@ export function renderRegistry(certificates) {
       h(
         'tr',
         {},
-        ...['Certificate', 'Path', 'Valid until', 'Expiry'].map((text) => h('th', { scope: 'col', text })),
+        ...['Certificate', 'Path', 'Valid until', 'Expiry', 'Change'].map((text) =>
+          h('th', { scope: 'col', text }),
+        ),
       ),
     ),
     h(
@@ -38,6 +83,7 @@ export function renderRegistry(certificates) {
           h('td', { text: c.path }),
           h('td', {}, fmtTime(c.notAfter)),
           h('td', {}, expiry(c)),
+          changeButtons(env, c.name),
         ),
       ),
     ),
