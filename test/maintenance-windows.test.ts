@@ -43,8 +43,8 @@ describe('maintenance windows: an approved job waits for its window', () => {
   const onHosts = (name: string): boolean[] =>
     fleet.hosts.map((h) => existsSync(path.join(h.dir, `${name}.pfx`)));
 
-  /** Submits `name` for the environment as alice and approves it as bob; answers the approval. */
-  async function approved(name: string): Promise<{ status: number; body: Json }> {
+  /** Submits `name` for the environment as alice (with `extra` body fields); answers the job's id. */
+  async function submit(name: string, extra: Record<string, unknown> = {}): Promise<string> {
     const submitted = await stack.request('alice', 'POST', '/v1/jobs', {
       ticket: `MW-${name}`,
       name,
@@ -52,15 +52,37 @@ describe('maintenance windows: an approved job waits for its window', () => {
       pfx: certs.pfx.toString('base64'),
       password: certs.password,
       caCertificates: [certs.caPem],
+      ...extra,
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-    return stack.request('bob', 'POST', `/v1/jobs/${submitted.body.id}/approve`);
+    return submitted.body.id as string;
+  }
+
+  /** Submits `name` as alice and approves it as bob; answers the approval. */
+  async function approved(name: string): Promise<{ status: number; body: Json }> {
+    return stack.request('bob', 'POST', `/v1/jobs/${await submit(name)}/approve`);
   }
 
   /** The wake-ups the workers have run for a job (every one looked at its window). */
   async function checksDone(jobId: string): Promise<number> {
     const done = await wakeUps.getJobs(['completed']);
     return done.filter((j) => (j.data as { jobId: string }).jobId === jobId).length;
+  }
+
+  /**
+   * `who` sends job `id` on to its second round (`retry`, `continue`) outside the window: it
+   * waits `scheduled` until the window opens, and a wake-up of that round has looked already.
+   */
+  async function secondRoundWaits(who: string, id: string, step: 'retry' | 'continue'): Promise<void> {
+    const res = await stack.request(who, 'POST', `/v1/jobs/${id}/${step}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body).toMatchObject({ status: 'scheduled', startsAt: OPENS, round: 2 });
+    await until(`a wake-up of the ${step}`, async () => {
+      const done = await wakeUps.getJobs(['completed']);
+      return done.some(
+        (j) => (j.data as { jobId: string; round: number }).jobId === id && j.data.round === 2,
+      );
+    });
   }
 
   const auditOf = async (jobId: string): Promise<Json[]> =>
@@ -109,6 +131,49 @@ describe('maintenance windows: an approved job waits for its window', () => {
     }
     const actions = (await auditOf(id)).map((e: Json) => `${e.action} ${e.actor}`);
     expect(actions).toEqual(expect.arrayContaining(['approve bob', 'window_start system']));
+  });
+
+  it('a retry outside the window waits scheduled and touches no host; it installs when the window opens', async () => {
+    clockMs = INSIDE;
+    await fleet.hosts[1]!.stop();
+    const res = await approved('mw-retry');
+    expect(res.body.status).toMatch(/^(queued|running)$/);
+    const id = res.body.id as string;
+    const ended = await stack.waitForJob(id);
+    expect(ended.status).toBe('partially_failed');
+    await fleet.hosts[1]!.start();
+
+    clockMs = OUTSIDE;
+    await secondRoundWaits('alice', id, 'retry');
+    expect(onHosts('mw-retry')).toEqual([true, false]);
+    const retry = (await auditOf(id)).find((e: Json) => e.action === 'retry');
+    expect(retry).toMatchObject({ actor: 'alice', detail: { round: 2, scheduled: OPENS } });
+
+    clockMs = INSIDE;
+    const final = await stack.waitForJob(id);
+    expect(final.status, JSON.stringify(final.targets)).toBe('completed');
+    expect(final.round).toBe(2);
+    expect(onHosts('mw-retry')).toEqual([true, true]);
+  });
+
+  it('a canary continued outside the window waits scheduled; the other front-end installs when it opens', async () => {
+    clockMs = INSIDE;
+    const id = await submit('mw-canary', { rollout: 'canary' });
+    expect((await stack.request('bob', 'POST', `/v1/jobs/${id}/approve`)).status).toBe(202);
+    await until('the canary round', async () => {
+      const job = (await stack.request('alice', 'GET', `/v1/jobs/${id}`)).body;
+      return job.status === 'canary' && job;
+    });
+    expect(onHosts('mw-canary')).toEqual([true, false]);
+
+    clockMs = OUTSIDE;
+    await secondRoundWaits('bob', id, 'continue');
+    expect(onHosts('mw-canary')).toEqual([true, false]);
+
+    clockMs = INSIDE;
+    const final = await stack.waitForJob(id);
+    expect(final.status, JSON.stringify(final.targets)).toBe('completed');
+    expect(onHosts('mw-canary')).toEqual([true, true]);
   });
 
   it('an admin starts a scheduled job at once with a reason, audited; others get 403, a missing reason 400', async () => {

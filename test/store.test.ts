@@ -131,8 +131,8 @@ const LIFECYCLE: Record<TransitionName, { from: JobStatus[]; to: JobStatus[] }> 
   undoApprove: { from: ['queued'], to: ['pending_approval'] },
   start: { from: ['queued'], to: ['running'] },
   finish: { from: ['queued', 'running'], to: ['completed', 'partially_failed', 'failed'] },
-  retry: { from: ['partially_failed', 'failed'], to: ['queued'] },
-  undoRetry: { from: ['queued'], to: ['partially_failed', 'failed'] },
+  retry: { from: ['partially_failed', 'failed'], to: ['queued', 'scheduled'] },
+  undoRetry: { from: ['queued', 'scheduled'], to: ['partially_failed', 'failed'] },
   // Maintenance windows (README: Maintenance windows)
   schedule: { from: ['pending_approval'], to: ['scheduled'] },
   undoSchedule: { from: ['scheduled'], to: ['pending_approval'] },
@@ -141,8 +141,8 @@ const LIFECYCLE: Record<TransitionName, { from: JobStatus[]; to: JobStatus[] }> 
   undoStartScheduled: { from: ['queued'], to: ['scheduled'] },
   // canary rollout
   canaryPassed: { from: ['queued', 'running'], to: ['canary'] },
-  continue: { from: ['canary'], to: ['queued'] },
-  undoContinue: { from: ['queued'], to: ['canary'] },
+  continue: { from: ['canary'], to: ['queued', 'scheduled'] },
+  undoContinue: { from: ['queued', 'scheduled'], to: ['canary'] },
 };
 
 describe('the job lifecycle in Redis', () => {

@@ -1,5 +1,6 @@
 import type { FleetStore, Job } from '@certfleet/store';
 import type { FleetQueues } from './fleet-queues.js';
+import { queueWakeUp, roundOpening, type WindowGate } from './scheduled-start.js';
 import type { ApproveOutcome } from './start-approved.js';
 
 /**
@@ -7,7 +8,10 @@ import type { ApproveOutcome } from './start-approved.js';
  * the queue), `conflict` (it was not resting in canary) or `queue_down` (it rests in canary
  * again), as for an approval.
  */
-export type ContinueOutcome = Extract<ApproveOutcome, { kind: 'queued' | 'conflict' | 'queue_down' }>;
+export type ContinueOutcome = Extract<
+  ApproveOutcome,
+  { kind: 'queued' | 'conflict' | 'queue_down' | 'scheduled' | 'no_window' }
+>;
 
 /**
  * The one way a canary job goes on (README: Canary rollout), for an approver's
@@ -20,17 +24,28 @@ export async function continueAfterCanary(
   queues: FleetQueues,
   job: Job,
   continuedBy: string,
+  gate?: WindowGate,
 ): Promise<ContinueOutcome> {
   if (!job.canary) return { kind: 'conflict', job };
   const round = job.round + 1;
   const rest = job.targets.filter((t) => t.status === 'pending');
+  // Maintenance windows: outside them the rest waits as `scheduled` for the next opening
+  const opens = roundOpening(job, gate);
+  if (opens === 'never') return { kind: 'no_window' };
   const moved = await store.jobs.transition(job.id, 'continue', {
     round,
     canary: { ...job.canary, continuedBy },
+    ...(opens === 'now'
+      ? { status: 'queued' as const }
+      : { status: 'scheduled' as const, startsAt: opens.toISOString() }),
   });
   if (!moved.ok) return { kind: 'conflict', ...(moved.job ? { job: moved.job } : {}) };
   try {
     for (const t of rest) await store.jobs.putTarget(job.id, { ...t, round });
+    if (opens !== 'now' && gate) {
+      await queueWakeUp(queues, { jobId: job.id, round, check: 1 }, opens, gate);
+      return { kind: 'scheduled', job: (await store.jobs.get(job.id)) ?? moved.job };
+    }
     await queues.addInstallFlow(
       job.id,
       round,

@@ -27,7 +27,7 @@ export type { JobEntry, PayloadOf, RetryPolicy } from './catalog.js';
 export { FleetQueues } from './fleet-queues.js';
 export { approveAndStart } from './start-approved.js';
 export type { ApproveOutcome } from './start-approved.js';
-export { queueWakeUp, startScheduled, windowGate } from './scheduled-start.js';
+export { queueWakeUp, roundOpening, startScheduled, windowGate } from './scheduled-start.js';
 export type { StartScheduledOutcome, WindowGate } from './scheduled-start.js';
 // canary rollout (README: Canary rollout)
 export { continueAfterCanary } from './continue-canary.js';

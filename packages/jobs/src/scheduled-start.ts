@@ -49,6 +49,18 @@ export async function queueWakeUp(
 }
 
 /**
+ * When a job's next round (a retry, a canary's continuation) may start: `now` when every
+ * environment of the job is inside a window (or has none), `never` when they are never
+ * open together within a year, else the first moment they are. No gate: `now`.
+ */
+export function roundOpening(job: Job, gate: WindowGate | undefined): Date | 'now' | 'never' {
+  if (!gate) return 'now';
+  const opens = jobOpening(gate.inventory, job.environments, gate.now);
+  if (opens === undefined) return 'never';
+  return opens.getTime() <= gate.now.getTime() ? 'now' : opens;
+}
+
+/**
  * The window part of approving: undefined when every environment of the job is open now
  * (start it as usual); else the job is `scheduled` for the first common opening, or
  * refused (`no_window`) when there is none within a year.

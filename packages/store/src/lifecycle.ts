@@ -40,10 +40,10 @@ export const TRANSITIONS = {
   start: { from: ['queued'], to: ['running'] },
   /** Every target of the round is done: the outcome follows from them. */
   finish: { from: ['queued', 'running'], to: RUN_OUTCOMES },
-  /** The failed targets go round again. */
-  retry: { from: ENDED_WITH_FAILURES, to: ['queued'] },
-  /** The queue could not take a retry: the job is back where it ended. */
-  undoRetry: { from: ['queued'], to: ENDED_WITH_FAILURES },
+  /** The failed targets go round again: at once, or `scheduled` outside the maintenance window. */
+  retry: { from: ENDED_WITH_FAILURES, to: ['queued', 'scheduled'] },
+  /** The queue could not take a retry (or its wake-up): the job is back where it ended. */
+  undoRetry: { from: ['queued', 'scheduled'], to: ENDED_WITH_FAILURES },
   // Maintenance windows (README: Maintenance windows)
   /** Approved outside its environments' window: it waits for it. */
   schedule: { from: ['pending_approval'], to: ['scheduled'] },
@@ -58,10 +58,10 @@ export const TRANSITIONS = {
   // canary rollout (README: Canary rollout)
   /** Every canary of the round is installed and verified: the job rests until it is continued. */
   canaryPassed: { from: ['queued', 'running'], to: ['canary'] },
-  /** An approver (or `canary.continue: auto`) sends the other targets, as the job's next round. */
-  continue: { from: ['canary'], to: ['queued'] },
+  /** An approver (or `canary.continue: auto`) sends the other targets, as the job's next round (`scheduled` outside the window). */
+  continue: { from: ['canary'], to: ['queued', 'scheduled'] },
   /** The queue could not take the continuation: the job rests in canary again. */
-  undoContinue: { from: ['queued'], to: ['canary'] },
+  undoContinue: { from: ['queued', 'scheduled'], to: ['canary'] },
 } as const satisfies Record<string, TransitionRule>;
 
 /** The name of a status change: `approve`, `finish`, … */

@@ -6,6 +6,8 @@ import {
   approveAndStart,
   continueAfterCanary,
   JobName,
+  queueWakeUp,
+  roundOpening,
   startScheduled,
   windowGate,
   type FleetQueues,
@@ -147,6 +149,14 @@ export async function submitJob(
   return job;
 }
 
+/** The environments of a job never share a maintenance window (within a year). */
+function noCommonWindow(job: Job): ApiError {
+  return conflict(
+    'no_common_window',
+    `the maintenance windows of ${job.environments.join(', ')} never overlap; submit one job per environment`,
+  );
+}
+
 /** Four eyes, bound to the plan: the approver is not the submitter and the inventory has not moved. */
 export async function approveJob(deps: JobsDeps, approver: string, id: string): Promise<Job> {
   const job = await deps.store.jobs.get(id);
@@ -196,12 +206,7 @@ export async function approveJob(deps: JobsDeps, approver: string, id: string): 
   if (started.kind === 'queue_down') {
     throw new ApiError(503, 'unavailable', 'the queue is unreachable; approve again in a moment');
   }
-  if (started.kind === 'no_window') {
-    throw conflict(
-      'no_common_window',
-      `the maintenance windows of ${job.environments.join(', ')} never overlap; submit one job per environment`,
-    );
-  }
+  if (started.kind === 'no_window') throw noCommonWindow(job);
   await deps.store.audit.append({
     actor: approver,
     action: 'approve',
@@ -272,7 +277,17 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
   }
   const round = job.round + 1;
   const failed = job.targets.filter((t) => t.status === 'failed');
-  const moved = await deps.store.jobs.transition(id, 'retry', { round });
+  // Maintenance windows: outside them the retry waits as `scheduled` for the next opening
+  const gate = windowGate(deps);
+  const opens = roundOpening(job, gate);
+  if (opens === 'never') throw noCommonWindow(job);
+  const moved = await deps.store.jobs.transition(
+    id,
+    'retry',
+    opens === 'now'
+      ? { round, status: 'queued' }
+      : { round, status: 'scheduled', startsAt: opens.toISOString() },
+  );
   if (!moved.ok) throw conflict('conflict', `job ${id} changed state; look at it again`);
   for (const t of failed) {
     await deps.store.jobs.putTarget(id, {
@@ -286,11 +301,15 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
   }
   await deps.store.secrets.persist(id);
   try {
-    await deps.queues.addInstallFlow(
-      id,
-      round,
-      failed.map((t) => ({ id: t.id })),
-    );
+    if (opens === 'now') {
+      await deps.queues.addInstallFlow(
+        id,
+        round,
+        failed.map((t) => ({ id: t.id })),
+      );
+    } else {
+      await queueWakeUp(deps.queues, { jobId: id, round, check: 1 }, opens, gate);
+    }
   } catch {
     for (const t of failed) await deps.store.jobs.putTarget(id, t).catch(() => undefined);
     await deps.store.jobs
@@ -303,7 +322,11 @@ export async function retryJob(deps: JobsDeps, operator: string, id: string): Pr
     actor: operator,
     action: 'retry',
     jobId: id,
-    detail: { round, targets: failed.map((t) => t.id) },
+    detail: {
+      round,
+      targets: failed.map((t) => t.id),
+      ...(opens === 'now' ? {} : { scheduled: opens.toISOString() }),
+    },
   });
   return (await deps.store.jobs.get(id)) ?? moved.job;
 }
@@ -329,11 +352,12 @@ export async function continueJob(deps: JobsDeps, approver: string, id: string):
   if (!(await deps.store.secrets.has(id))) {
     throw conflict('conflict', `the sealed certificate of job ${id} is gone; submit it again`);
   }
-  const outcome = await continueAfterCanary(deps.store, deps.queues, job, approver);
+  const outcome = await continueAfterCanary(deps.store, deps.queues, job, approver, windowGate(deps));
   if (outcome.kind === 'conflict') throw conflict('conflict', `job ${id} is no longer resting in canary`);
   if (outcome.kind === 'queue_down') {
     throw new ApiError(503, 'unavailable', 'the queue is unreachable; continue again in a moment');
   }
+  if (outcome.kind === 'no_window') throw noCommonWindow(job);
   await deps.store.audit.append({
     actor: approver,
     action: 'continue',
@@ -343,6 +367,7 @@ export async function continueJob(deps: JobsDeps, approver: string, id: string):
       targets: outcome.job.targets
         .filter((t) => t.round === outcome.job.round && t.status === 'pending')
         .map((t) => t.id),
+      ...(outcome.kind === 'scheduled' ? { scheduled: outcome.job.startsAt } : {}),
     },
   });
   return outcome.job;

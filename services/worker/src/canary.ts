@@ -3,7 +3,7 @@
  * verification after its install, and what the end of a canary round comes to.
  */
 import type { Environment } from '@certfleet/inventory';
-import { continueAfterCanary } from '@certfleet/jobs';
+import { continueAfterCanary, windowGate } from '@certfleet/jobs';
 import {
   expectedCertificate,
   TargetError,
@@ -113,15 +113,24 @@ async function continueAuto(deps: WorkerDeps, jobId: string): Promise<void> {
   const job = await deps.store.jobs.get(jobId);
   if (!job?.canary) return;
   if (job.status === 'canary') {
-    const outcome = await continueAfterCanary(deps.store, deps.queues, job, 'system');
+    const outcome = await continueAfterCanary(deps.store, deps.queues, job, 'system', windowGate(deps));
     if (outcome.kind === 'queue_down') throw outcome.err;
-    if (outcome.kind === 'queued') {
+    if (outcome.kind === 'queued' || outcome.kind === 'scheduled') {
       await deps.store.audit.append({
         actor: 'system',
         action: 'continue',
         jobId,
-        detail: { round: outcome.job.round, auto: true },
+        detail: {
+          round: outcome.job.round,
+          auto: true,
+          ...(outcome.kind === 'scheduled' ? { scheduled: outcome.job.startsAt } : {}),
+        },
       });
+    } else if (outcome.kind === 'no_window') {
+      deps.logger.warn(
+        { jobId },
+        'canary verified, but its environments never share a maintenance window: it rests in canary',
+      );
     }
     return;
   }
