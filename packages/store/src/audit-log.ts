@@ -1,6 +1,6 @@
 import type { RedisClient } from './redis-client.js';
 import type { FleetKeys } from './keys.js';
-import type { AuditEntry, AuditEvent } from './types.js';
+import type { AuditEntry, AuditEvent, JobRecord } from './types.js';
 
 /** Entries a job's own stream keeps (approximately). */
 const JOB_AUDIT_MAX_LEN = 10_000;
@@ -13,6 +13,26 @@ export class AuditLog {
     /** Fleet-wide stream cap (approximate). */
     private readonly maxLen = 100_000,
   ) {}
+
+  /**
+   * The `submit` entry of a new job, by its submitter: ticket, name, environments, source,
+   * what it does (when not an install), and `extra` (why it was made, what it replaces).
+   */
+  async submitted(record: JobRecord, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.append({
+      actor: record.submittedBy,
+      action: 'submit',
+      jobId: record.id,
+      detail: {
+        ticket: record.ticket,
+        name: record.name,
+        environments: record.environments,
+        source: record.source,
+        ...(record.action && record.action !== 'install' ? { action: record.action } : {}),
+        ...extra,
+      },
+    });
+  }
 
   /**
    * Appends to the audit stream: who, what, when, which job. Never key material.

@@ -140,12 +140,7 @@ export async function submitJob(
     { pfx: inspected.pfx, password: inspected.password, caChain: inspected.caChain },
     deps.config.secretTtlMs,
   );
-  await deps.store.audit.append({
-    actor: submittedBy,
-    action: 'submit',
-    jobId: id,
-    detail: { ticket: body.ticket, name: body.name, environments: body.environments, source },
-  });
+  await deps.store.audit.submitted(record);
   return job;
 }
 

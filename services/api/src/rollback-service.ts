@@ -115,20 +115,10 @@ export async function requestRollback(
       pfxSha256: install.pfxSha256,
     });
     const job = await deps.store.createJob(record, plan.targets, secret, deps.config.secretTtlMs);
-    await deps.store.audit.append({
-      actor: operator,
-      action: 'submit',
-      jobId: id,
-      detail: {
-        ticket: record.ticket,
-        name,
-        environments: [env],
-        source: 'api',
-        action: 'rollback',
-        from: current.fingerprintSha256,
-        to: entry.fingerprintSha256,
-        reason,
-      },
+    await deps.store.audit.submitted(record, {
+      from: current.fingerprintSha256,
+      to: entry.fingerprintSha256,
+      reason,
     });
     return job;
   } catch (err) {

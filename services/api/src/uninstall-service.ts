@@ -72,19 +72,7 @@ export async function submitUninstall(
       pfxSha256: entry.sha256 ?? '',
     });
     const job = await deps.store.createJob(record, plan.targets, undefined, deps.config.secretTtlMs);
-    await deps.store.audit.append({
-      actor: submittedBy,
-      action: 'submit',
-      jobId: id,
-      detail: {
-        ticket: record.ticket,
-        name,
-        environments: [envName],
-        source: 'api',
-        action: 'uninstall',
-        fingerprintSha256: entry.fingerprintSha256,
-      },
-    });
+    await deps.store.audit.submitted(record, { fingerprintSha256: entry.fingerprintSha256 });
     return job;
   } catch (err) {
     await deps.store.uninstalls.release(envName, name, id);

@@ -141,19 +141,7 @@ async function createRepairJob(
   );
 
   const job = await deps.store.createJob(record, plan.targets, secret, deps.config.secretTtlMs);
-  await deps.store.audit.append({
-    actor: SYSTEM_ACTOR,
-    action: 'submit',
-    jobId: id,
-    detail: {
-      ticket: install.ticket,
-      name: install.name,
-      environments: [env],
-      source: 'reconcile',
-      reason,
-      repairOf: install.id,
-    },
-  });
+  await deps.store.audit.submitted(record, { reason, repairOf: install.id });
   deps.logger.info(
     { jobId: id, environment: env, name: install.name, frontEnds, reason },
     'repair job submitted',
