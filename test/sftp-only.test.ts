@@ -191,7 +191,9 @@ describe('an account with ForceCommand internal-sftp and no shell', () => {
     const result = await installOnHost(targetFor(h(), SFTP_USER), 'linux', second);
     expect(result.unchanged).toBe(false);
     expectInstalled(h().dir, second);
-    expect(listing(h().dir)).toEqual([`${name}.ca1.cer`, `${name}.pfx`]);
+    // the replaced .pfx stays as .previous, for a rollback (README: Previous version and rollback)
+    expect(listing(h().dir)).toEqual([`${name}.ca1.cer`, `${name}.pfx`, `${name}.pfx.previous`]);
+    expect(readFileSync(join(h().dir, `${name}.pfx.previous`))).toEqual(first.pfx);
   });
 
   it('cleans temporary files a crashed attempt left', async () => {
@@ -199,7 +201,12 @@ describe('an account with ForceCommand internal-sftp and no shell', () => {
     writeFileSync(join(h().dir, leftover), 'partial');
     chownSync(join(h().dir, leftover), ids[SFTP_USER]!.uid, ids[SFTP_USER]!.gid);
     await installOnHost(targetFor(h(), SFTP_USER), 'linux', request(name));
-    expect(listing(h().dir)).toEqual([`${name}.ca1.cer`, `${name}.ca2.cer`, `${name}.pfx`]);
+    expect(listing(h().dir)).toEqual([
+      `${name}.ca1.cer`,
+      `${name}.ca2.cer`,
+      `${name}.pfx`,
+      `${name}.pfx.previous`,
+    ]);
   });
 
   it('fails permission_denied at once in a directory it may not write, leaving nothing', async () => {

@@ -188,10 +188,13 @@ describe('install on real OpenSSH hosts', () => {
     expect([...seen.states.keys()].sort()).toEqual([oldState, newState].sort());
     expect(reads.old).toBeGreaterThan(0);
     expectInstalled(h, second);
+    // the replaced bytes stay beside it, for a rollback (README: Previous version and rollback)
     expect(listing(h.dir).filter((f) => f.startsWith(`${rotate}.`) || f.startsWith(`.${rotate}.`))).toEqual([
       `${rotate}.ca1.cer`,
       `${rotate}.pfx`,
+      `${rotate}.pfx.previous`,
     ]);
+    expect(await readFile(join(h.dir, `${rotate}.pfx.previous`))).toEqual(first.pfx);
   });
 
   it('cleans temporary files a crashed attempt left, and only those of its name', async () => {
