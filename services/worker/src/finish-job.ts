@@ -44,10 +44,6 @@ export async function processInstall(
     }
   }
   const status = finalStatus(targets);
-  const moved = await deps.store.jobs.transition(jobId, 'finish', { status });
-  if (!moved.ok && moved.job?.status !== status) {
-    deps.logger.warn({ jobId, status: moved.job?.status }, 'job changed state while finishing');
-  }
   // the bytes written, for the desired state's hashes (read before the secret is deleted below)
   const secret = await deps.store.secrets.open(jobId);
   if (record.action === 'uninstall') await forgetUninstalled(deps, record, status, targets);
@@ -71,13 +67,19 @@ export async function processInstall(
       desiredState(record, envName, installed, secret, previous, installed.finishedAt ?? now()),
     );
   }
-  if (status === 'completed') await deps.store.secrets.delete(jobId);
-  else await deps.store.secrets.expire(jobId, deps.config.secretTtlMs);
-  await deps.queues.add(JobName.Notify, { jobId, round, status });
+  // the final status last: whoever sees the job finished finds its registry entry written
+  // (a re-run after a crash writes the same again)
+  const moved = await deps.store.jobs.transition(jobId, 'finish', { status });
+  if (!moved.ok && moved.job?.status !== status) {
+    deps.logger.warn({ jobId, status: moved.job?.status }, 'job changed state while finishing');
+  }
   if (moved.ok) {
     await deps.store.metrics.countJob(status);
     await deps.store.audit.append({ actor: 'worker', action: `job.${status}`, jobId, detail: { round } });
   }
+  if (status === 'completed') await deps.store.secrets.delete(jobId);
+  else await deps.store.secrets.expire(jobId, deps.config.secretTtlMs);
+  await deps.queues.add(JobName.Notify, { jobId, round, status });
   deps.logger.info({ jobId, round, status }, 'job finished');
   return { status };
 }

@@ -139,7 +139,7 @@ export async function runTarget<R>(
         detail: { target: targetId, ...outcome.detail, attempt },
       }),
     ]);
-    log.info(outcome.detail, outcome.action);
+    log.info(outcome.detail, outcome.action.replace('.', ' '));
     return outcome.result;
   } catch (err) {
     const failure = classify(err);
