@@ -10,7 +10,14 @@ import { createRedis, type RedisClient } from '@certfleet/jobs';
 import { FleetStore } from '@certfleet/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { installJob, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
+import {
+  fleetEnvironments,
+  installJob,
+  startFleet,
+  startStack,
+  type Fleet,
+  type Stack,
+} from '@certfleet/test-kit';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -35,19 +42,7 @@ describe('uninstall: an approved job removes one certificate from every front-en
     gone = makeDemoCertificates('un-gone');
     stays = makeDemoCertificates('un-stays');
     stack = await startStack({
-      environments: [
-        {
-          name: ENV,
-          platform: 'linux',
-          installDir: fleet.installDir,
-          hosts: fleet.hosts.map((h, i) => ({
-            name: `fe-${i + 1}`,
-            address: h.address,
-            port: h.port,
-            hostKeyLine: h.hostKeyLine,
-          })),
-        },
-      ],
+      environments: fleetEnvironments(fleet, { [ENV]: fleet.hosts.length }),
       username: fleet.username,
       privateKeyPath: fleet.clientKeyPath,
       env: { FLEET_RECONCILE_INTERVAL: '24h' },
