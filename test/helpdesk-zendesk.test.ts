@@ -12,6 +12,7 @@ import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo
 import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
 import { FleetKeys } from '@certfleet/store';
 import { startFakeZendesk, type FakeComment, type FakeZendesk } from './support/fake-zendesk.js';
+import { intakeOutcome } from './support/intake-outcome.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 
 const ENV_FIELD = 360001;
@@ -52,6 +53,7 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
         '    apiToken: { env: TEST_ZD_API_TOKEN }',
         `    webhookSecret: { file: ${path.join(fleet.baseDir, 'zd-webhook-secret')} }`,
         `    fields: { environments: ${ENV_FIELD}, name: ${NAME_FIELD} }`,
+        '    statuses: { completed: solved, failed: open }',
         '',
       ].join('\n'),
     );
@@ -111,6 +113,8 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
       () => zendesk.written(id).find((c) => !c.public && c.body.includes(text))?.body,
       `a note with '${text}' on ticket ${id}`,
     );
+  const outcome = (deliveryId: string): Promise<unknown> =>
+    intakeOutcome(stack.config, 'zendesk', 'support', deliveryId);
   const sendPassword = (token: string, password: string) =>
     stack.request(null, 'POST', `/v1/intake/${token}`, { password });
 
@@ -156,7 +160,7 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     expect((await stack.request(null, 'GET', `/v1/intake/${token}`)).status).toBe(410);
   });
 
-  it('is approved by an approver, installs on both sshd front-ends and writes the paths to the ticket once', async () => {
+  it('is approved by an approver, installs on both sshd front-ends, writes the paths to the ticket once and solves it', async () => {
     const approved = await stack.request('bob', 'POST', `/v1/jobs/${jobId}/approve`);
     expect(approved.status).toBe(202);
     const job = await stack.waitForJob(jobId);
@@ -171,6 +175,8 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     expect(
       zendesk.written(101).filter((c) => c.body.includes(`[certfleet ${jobId}:1:completed]`)).length,
     ).toBe(1);
+    // statuses: { completed: solved }, set with the note's PUT
+    expect(zendesk.tickets.get(101)?.status).toBe('solved');
   });
 
   it('a request with a bad signature is 401 and creates nothing, not even a read of the ticket', async () => {
@@ -183,17 +189,27 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     expect(zendesk.requests.some((r) => r.path.includes('/tickets/102'))).toBe(false);
   });
 
-  it('the same delivery twice is one intake: one link, one job', async () => {
+  it('the same delivery twice is one intake, and a trigger firing on its own notes neither: one link, one job', async () => {
     addTicket(103, withPfx(pfxAndRoot()));
     await ring(103, 'invocation-103');
     await ring(103, 'invocation-103');
     const token = await linkOf(103);
+    const files = (): number =>
+      zendesk.requests.filter((r) => r.host === 'files' && /blob\/103/.test(r.path)).length;
+    const downloads = files();
+    // the trigger fires again on certfleet's reply (a new invocation): offered already, nothing is fetched
+    await ring(103, 'invocation-103-update');
+    expect(await outcome('invocation-103-update')).toEqual({ already: 'offered' });
     const made = await sendPassword(token, certs.password);
     expect(made.status).toBe(201);
     await ring(103, 'invocation-103');
+    await ring(103, 'invocation-103-after-job');
+    expect(await outcome('invocation-103-after-job')).toEqual({ already: 'offered' });
+    await noteOf(103, `certfleet job ${made.body.jobId} was made`);
     const jobs = await stack.request('bob', 'GET', '/v1/jobs?ticket=ZD-103');
     expect(jobs.body.items.map((j: { id: string }) => j.id)).toEqual([made.body.jobId]);
     expect(zendesk.written(103).filter((c) => c.public).length).toBe(1);
+    expect(files()).toBe(downloads);
   });
 
   it('refuses a 10 MB attachment, a PDF, a malware-flagged file, a file bigger than it said and an unknown environment, each with a note', async () => {
@@ -210,6 +226,8 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     addTicket(108, withPfx([{ file_name: 'zd-client.pfx', bytes: certs.pfx }]), 'acme-nowhere');
     for (const id of [104, 105, 106, 107, 108]) await ring(id);
     expect(await noteOf(104, 'payload_too_large')).toContain('10485760 bytes');
+    // a second delivery of the same refused request (the desk's trigger firing on the note) adds no note
+    await ring(104, 'invocation-104-again');
     expect(await noteOf(105, 'missing_attachment')).toContain('no .pfx or .p12 attachment');
     expect(await noteOf(106, 'malware_found')).toContain('zd-client.pfx');
     expect(await noteOf(107, 'payload_too_large')).toContain('larger than');
@@ -225,6 +243,8 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     for (const id of [104, 105, 106, 107, 108]) {
       expect(zendesk.written(id).some((c) => c.public)).toBe(false);
     }
+    expect(await outcome('invocation-104-again')).toEqual({ refused: 'payload_too_large' });
+    expect(zendesk.written(104).filter((c) => c.body.includes('payload_too_large')).length).toBe(1);
     // nothing of the hostile files was downloaded but the liar, which stopped at the cap
     expect(zendesk.requests.filter((r) => r.host === 'files' && /blob\/10[456]/.test(r.path))).toEqual([]);
   });

@@ -26,6 +26,8 @@ export interface FakeComment {
 
 export interface FakeTicket {
   requester: string;
+  /** open, pending, hold, solved (default open): a PUT with a status sets it. */
+  status?: string;
   custom_fields: { id: number; value: unknown }[];
   comments: FakeComment[];
 }
@@ -148,7 +150,12 @@ export async function startFakeZendesk(): Promise<FakeZendesk> {
     if (!ticket) return send(res, 404, { error: 'RecordNotFound', description: 'Not found' });
     if (show && req.method === 'GET') {
       return send(res, 200, {
-        ticket: { id, requester_id: 9000 + id, status: 'open', custom_fields: ticket.custom_fields },
+        ticket: {
+          id,
+          requester_id: 9000 + id,
+          status: ticket.status ?? 'open',
+          custom_fields: ticket.custom_fields,
+        },
         ...(u.searchParams.get('include') === 'users'
           ? { users: [{ id: 9000 + id, name: 'Requester', email: ticket.requester }] }
           : {}),
@@ -172,10 +179,17 @@ export async function startFakeZendesk(): Promise<FakeZendesk> {
       });
     }
     if (update && req.method === 'PUT') {
-      const body = (await readJson(req)) as { ticket?: { comment?: { body?: string; public?: boolean } } };
+      const body = (await readJson(req)) as {
+        ticket?: { comment?: { body?: string; public?: boolean }; status?: string };
+      };
       const comment = body.ticket?.comment;
       if (typeof comment?.body !== 'string') return send(res, 422, { error: 'RecordInvalid' });
+      const status = body.ticket?.status;
+      if (status !== undefined && !['new', 'open', 'pending', 'hold', 'solved', 'closed'].includes(status)) {
+        return send(res, 422, { error: 'RecordInvalid', description: `Status: ${status} is not valid` });
+      }
       ticket.comments.push({ body: comment.body, public: comment.public !== false });
+      if (status !== undefined) ticket.status = status;
       return send(res, 200, { ticket: { id } });
     }
     return send(res, 404, { error: 'InvalidEndpoint' });

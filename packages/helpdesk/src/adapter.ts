@@ -16,7 +16,25 @@ export interface DeskRequest {
 }
 
 /** A verified doorbell: which ticket to read back, and the id that makes a repeat one delivery. */
-export type Doorbell = { ok: true; deliveryId: string; ticketId: string } | { ok: false; reason: string };
+export type Doorbell =
+  | {
+      ok: true;
+      deliveryId: string;
+      ticketId: string;
+      /**
+       * The PFX password, where the desk sends it inside the signed body (a ServiceNow
+       * Masked variable); sealed at once, never queued or logged in clear.
+       */
+      password?: string;
+    }
+  | { ok: false; reason: string };
+
+/**
+ * A ticket's approval in the desk. `approved` carries the approver (an e-mail or user
+ * name) when the desk names one; `pending` waits for the desk's approvers.
+ */
+export type DeskApproval =
+  { state: 'approved'; by?: string } | { state: 'declined'; by?: string } | { state: 'pending' };
 
 /** A ticket as read back through the desk's API with certfleet's own credentials. */
 export interface DeskTicket {
@@ -31,8 +49,8 @@ export interface DeskTicket {
   name: string | undefined;
   /** The mapped rotation field says yes. */
   replace: boolean;
-  /** Who approved in the desk, where the desk has approvals; undefined otherwise. */
-  approvedBy: string | undefined;
+  /** The desk's approval of the ticket; undefined where the desk (or this ticket) has none. */
+  approval: DeskApproval | undefined;
 }
 
 /** One attachment of a ticket, as the desk lists it (nothing downloaded yet). */
@@ -56,10 +74,17 @@ export interface HelpdeskAdapter {
   listAttachments(ticketId: string): Promise<DeskAttachment[]>;
   /** Downloads an attachment, refusing (DeskHttpError `too_large`) past `maxBytes`. */
   download(attachment: DeskAttachment, maxBytes: number): Promise<Buffer>;
-  /** An internal note (agents only). */
-  writeNote(ticketId: string, body: string): Promise<void>;
+  /**
+   * An internal note (agents only). With `jobStatus` (a final job status: completed,
+   * partially_failed, failed, rejected) the ticket also takes the desk status the
+   * instance's `statuses` maps it to, when it maps one.
+   */
+  writeNote(ticketId: string, body: string, jobStatus?: string): Promise<void>;
   /** Whether a note holding `marker` is on the ticket already (idempotent write-back). */
   hasNote(ticketId: string, marker: string): Promise<boolean>;
   /** A public reply to the requester. */
   postReply(ticketId: string, body: string): Promise<void>;
+  /** Where the instance polls a queue (`poll` in the adapters file): its interval and the ticket ids in it now. */
+  readonly pollEverySeconds?: number;
+  poll?(): Promise<string[]>;
 }

@@ -10,6 +10,8 @@ export class DeskHttpError extends CodedError {
     message: string,
     readonly permanent: boolean,
     readonly retryAfterMs?: number,
+    /** The desk's HTTP status, when it answered one. */
+    readonly status?: number,
   ) {
     super(message);
   }

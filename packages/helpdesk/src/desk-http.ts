@@ -70,7 +70,7 @@ export class DeskHttp {
       await res.body?.cancel();
       const wait = retryAfterMs(res.headers.get('retry-after')) ?? 1000;
       if (busy >= this.options.maxBusyRetries || wait > this.options.maxWaitMs) {
-        throw new DeskHttpError('desk_busy', `${url.host} answered 429 (rate limited)`, false, wait);
+        throw new DeskHttpError('desk_busy', `${url.host} answered 429 (rate limited)`, false, wait, 429);
       }
       await sleep(wait);
     }
@@ -84,6 +84,8 @@ export class DeskHttp {
       permanent ? 'desk_refused' : 'desk_unreachable',
       `${url.host} answered ${res.status} to ${url.pathname}`,
       permanent,
+      undefined,
+      res.status,
     );
   }
 

@@ -1,6 +1,7 @@
 /** Help desk adapters (README: Help desks): the adapters file, one adapter per system, the desks' HTTP. */
 export { HELPDESK_SYSTEMS } from './adapter.js';
 export type {
+  DeskApproval,
   DeskAttachment,
   DeskRequest,
   DeskTicket,
@@ -9,6 +10,8 @@ export type {
   HelpdeskSystem,
 } from './adapter.js';
 export { AdaptersError, HelpdeskAdapters, loadAdapters, parseAdapters } from './adapters-file.js';
+export { headerOf, mappedStatus, SecretRef, splitList, StatusMap } from './system-definition.js';
+export type { SystemDefinition } from './system-definition.js';
 export { DeskHttp, retryAfterMs } from './desk-http.js';
 export type { DeskHttpOptions } from './desk-http.js';
 export { DeskHttpError } from './desk-http-error.js';

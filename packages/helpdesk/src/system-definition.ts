@@ -12,6 +12,27 @@ export const SecretRef = Type.Object(
 );
 export type SecretRef = Static<typeof SecretRef>;
 
+/**
+ * `statuses` in an instance: the desk status a ticket takes when its job ends so
+ * (Zendesk status, Jira transition name, ServiceNow state value); unmapped ones keep the ticket's.
+ */
+export const StatusMap = Type.Object(
+  {
+    completed: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    partially_failed: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    failed: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    rejected: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type StatusMap = Static<typeof StatusMap>;
+
+/** The desk status `jobStatus` maps to, when the map has one. */
+export function mappedStatus(map: StatusMap | undefined, jobStatus: string | undefined): string | undefined {
+  if (!map || jobStatus === undefined || !Object.hasOwn(map, jobStatus)) return undefined;
+  return map[jobStatus as keyof StatusMap];
+}
+
 /** One system: the schema of its instances, which of their fields are secrets, and how to build one. */
 export interface SystemDefinition<S extends TSchema> {
   schema: S;

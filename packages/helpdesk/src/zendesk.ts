@@ -6,7 +6,14 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import type { DeskAttachment, DeskRequest, DeskTicket, Doorbell, HelpdeskAdapter } from './adapter.js';
 import { DeskHttp } from './desk-http.js';
-import { headerOf, SecretRef, splitList, type SystemDefinition } from './system-definition.js';
+import {
+  headerOf,
+  mappedStatus,
+  SecretRef,
+  splitList,
+  StatusMap,
+  type SystemDefinition,
+} from './system-definition.js';
 
 export const ZENDESK_SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
 export const ZENDESK_TIMESTAMP_HEADER = 'x-zendesk-webhook-signature-timestamp';
@@ -39,6 +46,8 @@ export const ZendeskInstance = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** Zendesk statuses (open, pending, hold, solved) a ticket takes when its job ends so. */
+    statuses: Type.Optional(StatusMap),
   },
   { additionalProperties: false },
 );
@@ -134,7 +143,7 @@ export class ZendeskAdapter implements HelpdeskAdapter {
       name,
       replace: replace === true || replace === 'true' || replace === 'yes',
       // Zendesk has no approvals of its own: an approver approves in certfleet
-      approvedBy: undefined,
+      approval: undefined,
     };
   }
 
@@ -166,14 +175,14 @@ export class ZendeskAdapter implements HelpdeskAdapter {
     return this.http.download(attachment.contentUrl, maxBytes);
   }
 
-  private async comment(ticketId: string, body: string, isPublic: boolean): Promise<void> {
+  private async comment(ticketId: string, body: string, isPublic: boolean, status?: string): Promise<void> {
     await this.http.json('PUT', `/api/v2/tickets/${ticketId}`, {
-      ticket: { comment: { body, public: isPublic } },
+      ticket: { comment: { body, public: isPublic }, ...(status === undefined ? {} : { status }) },
     });
   }
 
-  writeNote(ticketId: string, body: string): Promise<void> {
-    return this.comment(ticketId, body, false);
+  writeNote(ticketId: string, body: string, jobStatus?: string): Promise<void> {
+    return this.comment(ticketId, body, false, mappedStatus(this.config.statuses, jobStatus));
   }
 
   async hasNote(ticketId: string, marker: string): Promise<boolean> {

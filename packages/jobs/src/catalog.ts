@@ -149,6 +149,8 @@ export const HelpdeskIntakePayload = Type.Object({
   instance: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   deliveryId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }),
   ticketId: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+  /** The desk sent the PFX password in its signed webhook; it waits sealed in the store, never here. */
+  sealedPassword: Type.Optional(Type.Literal(true)),
 });
 export type HelpdeskIntakePayload = Static<typeof HelpdeskIntakePayload>;
 

@@ -22,6 +22,8 @@ export interface PendingIntake extends TicketLink {
   fileName: string;
   /** SHA-256 (hex) of the PFX attachment the link is bound to. */
   pfxSha256: string;
+  /** The offer (ticket and attachment) this link answers (`claimOffer`). */
+  offer?: string;
   /** ISO time after which the link no longer works. */
   expiresAt: string;
 }
@@ -76,6 +78,52 @@ export class HelpdeskIntakes {
   /** Removes the intake: its link works no more. Answers whether this call removed it. */
   async consume(tokenSha256: string): Promise<boolean> {
     return (await this.redis.del(this.keys.helpdeskIntake(tokenSha256))) === 1;
+  }
+
+  /**
+   * Claims the offer of one ticket attachment for `ttlMs`: true for the first claimer only,
+   * so a desk that rings again (its retries, its webhook firing on certfleet's own notes,
+   * a poll) neither downloads the file again nor posts a second link.
+   */
+  async claimOffer(offerSha256: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.helpdeskOffer(offerSha256), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Whether the offer is claimed. */
+  async offered(offerSha256: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.helpdeskOffer(offerSha256))) === 1;
+  }
+
+  /** Keeps a claimed offer for `ttlMs` from now (its job was made: the ticket is done with). */
+  async keepOffer(offerSha256: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.helpdeskOffer(offerSha256), '1', 'PX', ttlMs);
+  }
+
+  /** Releases an offer whose link could not be posted: the next ring tries again. */
+  async dropOffer(offerSha256: string): Promise<void> {
+    await this.redis.del(this.keys.helpdeskOffer(offerSha256));
+  }
+
+  /** Seals a password a desk sent in its webhook until the delivery's intake takes it (`ttlMs` at most). */
+  async putDoorbellPassword(deliverySha256: string, password: string, ttlMs: number): Promise<void> {
+    const sealed = this.secrets.sealBundle(`doorbell:${deliverySha256}`, {
+      pfx: Buffer.alloc(0),
+      caChain: [],
+      password,
+    });
+    await this.redis.set(this.keys.helpdeskDoorbell(deliverySha256), sealed, 'PX', ttlMs);
+  }
+
+  /** The delivery's password, opened; undefined when none was sent or it expired. */
+  async doorbellPassword(deliverySha256: string): Promise<string | undefined> {
+    const sealed = await this.redis.getBuffer(this.keys.helpdeskDoorbell(deliverySha256));
+    if (!sealed) return undefined;
+    return unsealWithAny(this.secrets.keyring(), `doorbell:${deliverySha256}`, sealed).bundle.password;
+  }
+
+  /** Forgets the delivery's password (its job was made or refused). */
+  async dropDoorbellPassword(deliverySha256: string): Promise<void> {
+    await this.redis.del(this.keys.helpdeskDoorbell(deliverySha256));
   }
 
   /** Remembers which ticket a job reports to, for `ttlMs`. */

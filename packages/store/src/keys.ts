@@ -163,6 +163,16 @@ export class FleetKeys {
     return `${this.tag}:helpdesk:intake:${tokenSha256}`;
   }
 
+  /** One attachment of one ticket was offered a password link (or made its job): not again while it lives. */
+  helpdeskOffer(offerSha256: string): string {
+    return `${this.tag}:helpdesk:offer:${offerSha256}`;
+  }
+
+  /** A password a desk sent inside its signed webhook, sealed until its intake job takes it. */
+  helpdeskDoorbell(deliverySha256: string): string {
+    return `${this.tag}:helpdesk:doorbell:${deliverySha256}`;
+  }
+
   /** The ticket a help desk job reports to. */
   helpdeskJob(jobId: string): string {
     return `${this.tag}:helpdesk:job:${jobId}`;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { ApiDeps } from './app.js';
 import { ApiError, notFound } from './errors.js';
-import { submitIntakePassword, viewIntake, type IntakeDeps } from './helpdesk-intake.js';
+import { doorbellKey, submitIntakePassword, viewIntake, type IntakeDeps } from './helpdesk-intake.js';
 import { errors } from './schemas.js';
 import { readBody, takeRawBodies } from './webhook-route.js';
 
@@ -18,7 +18,7 @@ export interface AdapterRouteOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified doorbell of a help desk webhook. */
-    doorbell?: { deliveryId: string; ticketId: string };
+    doorbell?: { deliveryId: string; ticketId: string; password?: string };
   }
 }
 
@@ -77,9 +77,23 @@ export async function adapterRoutes(scope: FastifyInstance, opts: AdapterRouteOp
       },
     },
     async (request, reply) => {
-      const { deliveryId, ticketId } = request.doorbell!;
+      const { deliveryId, ticketId, password } = request.doorbell!;
       const { system, instance } = request.params;
-      await deps.queues.add(JobName.HelpdeskIntake, { system, instance, deliveryId, ticketId });
+      if (password !== undefined) {
+        // sealed before anything is queued: the job's data holds ids only
+        await deps.store.intakes.putDoorbellPassword(
+          doorbellKey(system, instance, deliveryId),
+          password,
+          deps.config.intakeLinkTtlMs,
+        );
+      }
+      await deps.queues.add(JobName.HelpdeskIntake, {
+        system,
+        instance,
+        deliveryId,
+        ticketId,
+        ...(password === undefined ? {} : { sealedPassword: true as const }),
+      });
       return reply.status(202).send({ deliveryId, status: 'accepted' as const });
     },
   );

@@ -8,6 +8,7 @@ import { AdaptersError, loadAdapters } from '@certfleet/helpdesk';
 import { createJobWorkers, JobName, startJobWorkers } from '@certfleet/jobs';
 import { intakeDeps } from './adapter-route.js';
 import { processHelpdeskIntake } from './helpdesk-intake.js';
+import { startHelpdeskPolling } from './helpdesk-poll.js';
 import { loadPrincipals, PrincipalsError, type Principal } from './principals.js';
 
 export interface RunningApi extends Running {
@@ -80,11 +81,18 @@ export async function startApi(
           },
         );
   if (intake) startJobWorkers(Object.values(intake));
+  const stopPolling = startHelpdeskPolling({
+    adapters,
+    queues,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   return {
     app,
     url,
     async close() {
       process.off('SIGHUP', onHup);
+      stopPolling();
       // Requests in flight get a short grace; then every connection is closed, idle or
       // half-open ones included (a load balancer's TCP check must not hold the exit).
       const grace = setTimeout(

@@ -9,6 +9,8 @@ import type { Job } from '@certfleet/store';
 export interface Report {
   /** `<jobId>:<round>:<status>`, or `<jobId>:expiry:<environment>:<threshold>:<fingerprint>`. */
   idempotencyKey: string;
+  /** The job's final status of a completion report (a ticket may take a desk status for it). */
+  status?: string;
   /** The signed webhook's JSON body (README: report shapes). */
   body: string;
   /** The e-mail's subject and the Slack message's headline. */
@@ -110,6 +112,7 @@ export function jobReport(job: Job, round: number, status: string): Report {
     .join('');
   return {
     idempotencyKey: `${job.id}:${round}:${status}`,
+    status,
     body: reportBody(job, round),
     headline: title,
     text: reportText(job, status, round),

@@ -200,7 +200,9 @@ export function ticketMarker(report: Report): string {
 
 /**
  * An internal note on the help desk ticket a job came from: the report's text and its
- * marker, written only when no note holds the marker yet (a retry after a lost answer).
+ * marker, written only when no note holds the marker yet (a retry after a lost answer);
+ * a completion report also moves the ticket to the desk status its instance maps the
+ * job's status to (`statuses`).
  */
 export function ticketSink(adapter: HelpdeskAdapter, ticketId: string): Sink {
   const where = `${adapter.system}/${adapter.instance}`;
@@ -212,7 +214,7 @@ export function ticketSink(adapter: HelpdeskAdapter, ticketId: string): Sink {
       const marker = ticketMarker(report);
       try {
         if (await adapter.hasNote(ticketId, marker)) return;
-        await adapter.writeNote(ticketId, `${report.text}\n\n${marker}`);
+        await adapter.writeNote(ticketId, `${report.text}\n\n${marker}`, report.status);
       } catch (err) {
         if (err instanceof DeskHttpError) throw new DeliveryError(`${where}: ${err.message}`, err.permanent);
         throw err;
