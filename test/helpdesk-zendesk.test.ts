@@ -10,9 +10,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
 import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
-import { FleetKeys } from '@certfleet/store';
 import { startFakeZendesk, type FakeComment, type FakeZendesk } from './support/fake-zendesk.js';
 import { intakeOutcome } from './support/intake-outcome.js';
+import { dumpRedis, passwordNeedles, scan } from './support/secret-scan.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 
 const ENV_FIELD = 360001;
@@ -268,22 +268,9 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     for (const f of forms) expect(logs.text()).not.toContain(f);
     const redis = new Redis(stack.config.redisUrl);
     try {
-      const keys = await redis.keys(new FleetKeys(stack.config.prefix).all);
-      expect(keys.some((k) => k.includes(':helpdesk:job:'))).toBe(true);
-      for (const key of keys) {
-        const type = await redis.type(key);
-        const values =
-          type === 'string'
-            ? [await redis.getBuffer(key)]
-            : type === 'hash'
-              ? Object.values(await redis.hgetallBuffer(key))
-              : [await redis.dumpBuffer(key)];
-        for (const value of values) {
-          for (const f of [...forms.map((x) => Buffer.from(x)), Buffer.from(password, 'utf16le')]) {
-            expect(value?.includes(f), key).toBe(false);
-          }
-        }
-      }
+      const { blobs } = await dumpRedis(redis, stack.config.prefix);
+      expect(blobs.some((b) => b.where.includes(':helpdesk:job:'))).toBe(true);
+      expect(scan(blobs, passwordNeedles(password))).toEqual([]);
     } finally {
       redis.disconnect();
     }
