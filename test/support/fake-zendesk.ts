@@ -6,8 +6,8 @@
  * redirect to a second host which refuses any request carrying credentials. It also
  * rings certfleet, signing as Zendesk does.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readJson, sendJson, startDeskServers, type RecordedRequest } from './fake-desk-http.js';
 import { zendeskSignature } from '@certfleet/helpdesk';
 
 export interface FakeAttachment {
@@ -30,14 +30,6 @@ export interface FakeTicket {
   status?: string;
   custom_fields: { id: number; value: unknown }[];
   comments: FakeComment[];
-}
-
-export interface RecordedRequest {
-  host: 'desk' | 'files';
-  method: string;
-  path: string;
-  authorization: string | undefined;
-  status: number;
 }
 
 export interface FakeZendesk {
@@ -65,26 +57,6 @@ export interface FakeZendesk {
 
 const PAGE_SIZE = 2;
 
-function listen(server: Server, host: string): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)),
-  );
-}
-
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        resolve(chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined);
-      } catch (err) {
-        reject(err as Error);
-      }
-    });
-  });
-}
-
 /** Starts the desk on 127.0.0.1 and its file host on 127.0.0.2, each on a free port. */
 export async function startFakeZendesk(): Promise<FakeZendesk> {
   const email = 'certfleet@acme.example';
@@ -99,19 +71,7 @@ export async function startFakeZendesk(): Promise<FakeZendesk> {
   let url = '';
   let filesUrl = '';
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): number => {
-    res.writeHead(status, {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    });
-    res.end(body === undefined ? undefined : JSON.stringify(body));
-    return status;
-  };
+  const send = sendJson;
 
   const attachmentsOf = (ticketId: number, comment: FakeComment, index: number): unknown[] =>
     (comment.attachments ?? []).map((a, j) => {
@@ -206,28 +166,9 @@ export async function startFakeZendesk(): Promise<FakeZendesk> {
     return 200;
   };
 
-  const recorder =
-    (
-      host: 'desk' | 'files',
-      handle: (req: IncomingMessage, res: ServerResponse) => Promise<number> | number,
-    ) =>
-    (req: IncomingMessage, res: ServerResponse): void => {
-      Promise.resolve(handle(req, res)).then(
-        (status) =>
-          requests.push({
-            host,
-            method: req.method ?? '',
-            path: req.url ?? '',
-            authorization: req.headers.authorization,
-            status,
-          }),
-        () => send(res, 500),
-      );
-    };
-  const deskServer = createServer(recorder('desk', desk));
-  const filesServer = createServer(recorder('files', files));
-  url = await listen(deskServer, '127.0.0.1');
-  filesUrl = await listen(filesServer, '127.0.0.2');
+  const servers = await startDeskServers(desk, files, requests);
+  url = servers.url;
+  filesUrl = servers.filesUrl;
 
   return {
     url,
@@ -261,10 +202,6 @@ export async function startFakeZendesk(): Promise<FakeZendesk> {
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     },
-    async close() {
-      deskServer.closeAllConnections();
-      filesServer.closeAllConnections();
-      await Promise.all([new Promise((r) => deskServer.close(r)), new Promise((r) => filesServer.close(r))]);
-    },
+    close: () => servers.close(),
   };
 }

@@ -7,8 +7,15 @@
  * being listed here.
  */
 import { AUTHORIZATION_PATTERNS, PrincipalsSchema } from '@certfleet/api';
+import { SERVICENOW_PATTERNS, ServiceNowInstance, ZendeskInstance } from '@certfleet/helpdesk';
 import { INVENTORY_PATTERNS, InventorySchema } from '@certfleet/inventory';
-import { InstallPayload, InstallTargetPayload, NotifyPayload, SIGNATURE_PATTERN } from '@certfleet/jobs';
+import {
+  HelpdeskIntakePayload,
+  InstallPayload,
+  InstallTargetPayload,
+  NotifyPayload,
+  SIGNATURE_PATTERN,
+} from '@certfleet/jobs';
 
 export interface InputPattern {
   /** Where it was found, e.g. `POST /v1/jobs body.pfx`. */
@@ -97,6 +104,10 @@ export function otherInputPatterns(): InputPattern[] {
     ...schemaPatterns(InstallPayload, 'payload.install').patterns,
     ...schemaPatterns(InstallTargetPayload, 'payload.install-target').patterns,
     ...schemaPatterns(NotifyPayload, 'payload.notify').patterns,
+    ...schemaPatterns(HelpdeskIntakePayload, 'payload.helpdesk-intake').patterns,
+    ...schemaPatterns(ZendeskInstance, 'adapters.zendesk').patterns,
+    ...schemaPatterns(ServiceNowInstance, 'adapters.servicenow').patterns,
+    ...named('ServiceNow doorbell', SERVICENOW_PATTERNS),
     ...named('inventory installDir', INVENTORY_PATTERNS),
     ...named('Authorization header', AUTHORIZATION_PATTERNS),
     ...named('X-Certfleet-Signature header', [SIGNATURE_PATTERN]),

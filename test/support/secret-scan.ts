@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-
 export interface Blob {
   where: string;
   bytes: Buffer;
@@ -24,7 +23,10 @@ export function flattenReply(reply: unknown, out: Buffer[] = []): Buffer[] {
  * Every key whose name holds the prefix, read as raw bytes: its name, its DUMP
  * (any type) and its contents read with the command of its type.
  */
-export async function dumpRedis(redis: Redis, prefix: string): Promise<{ blobs: Blob[]; types: Set<string> }> {
+export async function dumpRedis(
+  redis: Redis,
+  prefix: string,
+): Promise<{ blobs: Blob[]; types: Set<string> }> {
   const keys: Buffer[] = [];
   let cursor = '0';
   do {

@@ -10,6 +10,7 @@ import { Type, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { HELPDESK_SYSTEMS, type HelpdeskAdapter, type HelpdeskSystem } from './adapter.js';
 import type { SecretRef, SystemDefinition } from './system-definition.js';
+import { serviceNowSystem } from './servicenow.js';
 import { zendeskSystem } from './zendesk.js';
 
 /** The adapters file is unreadable or wrong; the message names the file and the field. */
@@ -20,6 +21,7 @@ export class AdaptersError extends CodedError {
 /** Each system's definition: a new help desk is one file and one line here. */
 const SYSTEMS: { readonly [S in HelpdeskSystem]: SystemDefinition<TSchema> } = {
   zendesk: zendeskSystem,
+  servicenow: serviceNowSystem,
 };
 
 /** The file's outline; each instance is then checked against its own system's schema. */
@@ -97,11 +99,10 @@ export function parseAdapters(text: string, source: string, env: Env = process.e
     seen.add(key);
     const secrets: Record<string, string> = {};
     for (const field of system.secretFields) {
-      secrets[field] = resolveSecret(
-        (raw as unknown as Record<string, SecretRef>)[field]!,
-        `${at}.${field}`,
-        env,
-      );
+      // a secret the schema lets be absent (ServiceNow: a password or an OAuth token) is skipped
+      const ref = (raw as unknown as Record<string, SecretRef | undefined>)[field];
+      if (ref === undefined) continue;
+      secrets[field] = resolveSecret(ref, `${at}.${field}`, env);
     }
     return system.create(raw, secrets);
   });

@@ -21,5 +21,15 @@ export {
   ZENDESK_SIGNATURE_HEADER,
   ZENDESK_TIMESTAMP_HEADER,
   ZendeskAdapter,
+  ZendeskInstance,
   zendeskSignature,
 } from './zendesk.js';
+export {
+  SERVICENOW_DELIVERY_HEADER,
+  SERVICENOW_PATTERNS,
+  SERVICENOW_SIGNATURE_HEADER,
+  ServiceNowAdapter,
+  ServiceNowInstance,
+  serviceNowSignature,
+} from './servicenow.js';
+export type { ServiceNowConfig } from './servicenow.js';

@@ -57,9 +57,17 @@ export async function adapterRoutes(scope: FastifyInstance, opts: AdapterRouteOp
         tags: ['webhooks'],
         summary: 'A help desk rings: verify its signature, read the ticket back later (202)',
         description:
+          '`:system` is `zendesk`, `jira` or `servicenow`, `:instance` an instance of FLEET_ADAPTERS. ' +
           'Zendesk: `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, ' +
-          '`X-Zendesk-Webhook-Signature-Timestamp` + raw body)), body `{"ticket_id":"<id>"}`. ' +
-          'Nothing in the body but the ticket id is used: the ticket is read back through the desk API.',
+          '`X-Zendesk-Webhook-Signature-Timestamp` + raw body)), body `{"ticket_id":"<id>"}`, delivery id ' +
+          '`X-Zendesk-Webhook-Invocation-Id`. Jira Service Management: `X-Hub-Signature: sha256=<hex ' +
+          'HMAC-SHA256(secret, raw body)>`, the issue key from `issue.key`, delivery id ' +
+          '`X-Atlassian-Webhook-Identifier` (no time window: retries may come 30 minutes late). ServiceNow ' +
+          '(a Business Rule, README: Help desks): `X-Certfleet-Signature: t=<unix s>,v1b64=<base64 ' +
+          'HMAC-SHA256(secret, t + "." + raw body)>` (or hex `v1=`), 300 s tolerance, body ' +
+          '`{"sys_id":"<32 hex>","password"?:"<from a Masked variable>"}`, delivery id `X-Certfleet-Delivery`. ' +
+          'Nothing in the body but the ticket id (and ServiceNow\'s password, sealed at once) is used: the ' +
+          'ticket is read back through the desk API by the intake job. The same delivery twice is one intake.',
         security: [],
         params: AdapterParams,
         response: { 202: Accepted, ...errors(401, 404, 413, 429) },
