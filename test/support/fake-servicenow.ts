@@ -76,7 +76,7 @@ export interface FakeServiceNow {
   requests: RecordedRequest[];
   /** Adds (or replaces) a record; answers its sys_id. */
   put(record: FakeRecordInput): string;
-  /** Sets a record's approval and, when given, adds its approver's record. */
+  /** Sets a record's approval (an update: sys_mod_count moves on) and, when given, adds its approver's record. */
   setApproval(sysId: string, approval: string, approver?: FakeApprover): void;
   /** A record's current values (`state`, `sys_mod_count` included). */
   record(sysId: string): Record<string, string> | undefined;
@@ -427,6 +427,8 @@ export async function startFakeServiceNow(): Promise<FakeServiceNow> {
     setApproval(sysId, approval, approver) {
       const record = stored(sysId);
       record.fields['approval'] = approval;
+      // an update like any other: the record's sys_mod_count moves on
+      record.fields['sys_mod_count'] = String(Number(record.fields['sys_mod_count'] ?? '0') + 1);
       if (approver) record.approvers.push({ ...approver, sys_id: newSysId(), updated: now() });
     },
     record(sysId) {
