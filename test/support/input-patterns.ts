@@ -7,7 +7,13 @@
  * being listed here.
  */
 import { AUTHORIZATION_PATTERNS, PrincipalsSchema } from '@certfleet/api';
-import { SERVICENOW_PATTERNS, ServiceNowInstance, ZendeskInstance } from '@certfleet/helpdesk';
+import {
+  JIRA_PATTERNS,
+  JiraInstance,
+  SERVICENOW_PATTERNS,
+  ServiceNowInstance,
+  ZendeskInstance,
+} from '@certfleet/helpdesk';
 import { INVENTORY_PATTERNS, InventorySchema } from '@certfleet/inventory';
 import {
   HelpdeskIntakePayload,
@@ -108,6 +114,8 @@ export function otherInputPatterns(): InputPattern[] {
     ...schemaPatterns(ZendeskInstance, 'adapters.zendesk').patterns,
     ...schemaPatterns(ServiceNowInstance, 'adapters.servicenow').patterns,
     ...named('ServiceNow doorbell', SERVICENOW_PATTERNS),
+    ...schemaPatterns(JiraInstance, 'adapters.jira').patterns,
+    ...named('Jira doorbell', JIRA_PATTERNS),
     ...named('inventory installDir', INVENTORY_PATTERNS),
     ...named('Authorization header', AUTHORIZATION_PATTERNS),
     ...named('X-Certfleet-Signature header', [SIGNATURE_PATTERN]),

@@ -25,7 +25,8 @@ export async function intakeOutcome(
     for (;;) {
       const job = await queue.getJob(id);
       const state = job ? await job.getState() : 'unknown';
-      if (state === 'completed') return job!.returnvalue;
+      // read again once completed: the job fetched before may have been still running
+      if (state === 'completed') return (await queue.getJob(id))!.returnvalue;
       if (state === 'failed') throw new Error(`intake ${id} failed: ${job!.failedReason}`);
       await new Promise((r) => setTimeout(r, 100));
     }

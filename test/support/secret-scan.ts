@@ -5,7 +5,7 @@
  * suites scan with it.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 export interface Blob {
   where: string;
@@ -144,3 +144,23 @@ export function scan(blobs: Blob[], needles: Needle[]): string[] {
 }
 
 /** The private key inside a PFX as DER: PKCS#8 PrivateKeyInfo and PKCS#1 RSAPrivateKey. */
+
+/**
+ * Where a password was found in a deployment's Redis, in any of its forms (none is
+ * the answer a test wants); `mustHold` names a key part that must be there, so that an
+ * empty Redis cannot pass.
+ */
+export async function passwordInRedis(
+  config: { redisUrl: string; prefix: string },
+  password: string,
+  mustHold: string,
+): Promise<string[]> {
+  const redis = new Redis(config.redisUrl);
+  try {
+    const { blobs } = await dumpRedis(redis, config.prefix);
+    if (!blobs.some((b) => b.where.includes(mustHold))) return [`no key holding ${mustHold}`];
+    return scan(blobs, passwordNeedles(password));
+  } finally {
+    redis.disconnect();
+  }
+}

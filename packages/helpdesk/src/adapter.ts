@@ -4,7 +4,7 @@
  */
 
 /** The help desks certfleet has an adapter for. */
-export const HELPDESK_SYSTEMS = ['zendesk', 'servicenow'] as const;
+export const HELPDESK_SYSTEMS = ['zendesk', 'jira', 'servicenow'] as const;
 export type HelpdeskSystem = (typeof HELPDESK_SYSTEMS)[number];
 
 /** An inbound webhook as the route received it: headers and the exact bytes of the body. */

@@ -10,6 +10,7 @@ import { Type, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { HELPDESK_SYSTEMS, type HelpdeskAdapter, type HelpdeskSystem } from './adapter.js';
 import type { SecretRef, SystemDefinition } from './system-definition.js';
+import { jiraSystem } from './jira.js';
 import { serviceNowSystem } from './servicenow.js';
 import { zendeskSystem } from './zendesk.js';
 
@@ -21,6 +22,7 @@ export class AdaptersError extends CodedError {
 /** Each system's definition: a new help desk is one file and one line here. */
 const SYSTEMS: { readonly [S in HelpdeskSystem]: SystemDefinition<TSchema> } = {
   zendesk: zendeskSystem,
+  jira: jiraSystem,
   servicenow: serviceNowSystem,
 };
 

@@ -33,3 +33,12 @@ export {
   serviceNowSignature,
 } from './servicenow.js';
 export type { ServiceNowConfig } from './servicenow.js';
+export {
+  JIRA_IDENTIFIER_HEADER,
+  JIRA_PATTERNS,
+  JIRA_SIGNATURE_HEADER,
+  JiraAdapter,
+  JiraInstance,
+  jiraSignature,
+} from './jira.js';
+export type { JiraConfig } from './jira.js';
