@@ -66,7 +66,7 @@ export async function adapterRoutes(scope: FastifyInstance, opts: AdapterRouteOp
           '(a Business Rule, README: Help desks): `X-Certfleet-Signature: t=<unix s>,v1b64=<base64 ' +
           'HMAC-SHA256(secret, t + "." + raw body)>` (or hex `v1=`), 300 s tolerance, body ' +
           '`{"sys_id":"<32 hex>","password"?:"<from a Masked variable>"}`, delivery id `X-Certfleet-Delivery`. ' +
-          'Nothing in the body but the ticket id (and ServiceNow\'s password, sealed at once) is used: the ' +
+          "Nothing in the body but the ticket id (and ServiceNow's password, sealed at once) is used: the " +
           'ticket is read back through the desk API by the intake job. The same delivery twice is one intake.',
         security: [],
         params: AdapterParams,
