@@ -109,17 +109,23 @@ async function noticeOf(deps: NotifierDeps, payload: NotifyPayload): Promise<Not
   };
 }
 
+/** The longest Retry-After honoured; a receiver asking for more is tried again after this. */
+const MAX_RETRY_AFTER_MS = 3600_000;
+
 /** Delivers one report to every sink not yet served; throws to retry those that failed transiently. */
 export async function processNotify(
   deps: NotifierDeps,
-  { payload, attempt, maxAttempts }: JobRun<'notify'>,
+  run: JobRun<'notify'>,
 ): Promise<{ delivered: string[] }> {
+  const { payload, attempt, maxAttempts } = run;
   const notice = await noticeOf(deps, payload);
   if (!notice) return { delivered: [] };
   const { job, report, ledgerKey, detail } = notice;
   const jobId = job.id;
   const delivered: string[] = [];
   const transient: string[] = [];
+  /** The longest wait a receiver asked for (Retry-After), when one did. */
+  let retryAfterMs: number | undefined;
   if (job.notify.email?.length && !deps.mailer) {
     await deps.store.audit.append({
       actor: 'notifier',
@@ -166,8 +172,16 @@ export async function processNotify(
         failure.message,
       );
       if (failure.permanent) await deps.store.deliveries.markDelivered(jobId, deliveryKey);
-      else transient.push(failure.message);
+      else {
+        transient.push(failure.message);
+        if (failure.retryAfterMs !== undefined)
+          retryAfterMs = Math.max(retryAfterMs ?? 0, failure.retryAfterMs);
+      }
     }
+  }
+  // a receiver that said when: the next try waits that long (the backoff may be sooner)
+  if (transient.length > 0 && retryAfterMs !== undefined && attempt < maxAttempts) {
+    await run.postpone(Date.now() + Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
   }
   if (transient.length > 0) throw new Error(`delivery will be retried: ${transient.join('; ')}`);
   return { delivered };

@@ -14,11 +14,15 @@ import type { Report } from './reports.js';
 import type { Transporter } from 'nodemailer';
 import { DeskHttpError, type HelpdeskAdapter } from '@certfleet/helpdesk';
 
-/** A failed delivery; permanent ones (the receiver refused the report) are not retried. */
+/**
+ * A failed delivery; permanent ones (the receiver refused the report) are not retried,
+ * `retryAfterMs` says when the receiver asked to be tried again (a help desk's 429).
+ */
 export class DeliveryError extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'DeliveryError';
@@ -216,7 +220,9 @@ export function ticketSink(adapter: HelpdeskAdapter, ticketId: string): Sink {
         if (await adapter.hasNote(ticketId, marker)) return;
         await adapter.writeNote(ticketId, `${report.text}\n\n${marker}`, report.status);
       } catch (err) {
-        if (err instanceof DeskHttpError) throw new DeliveryError(`${where}: ${err.message}`, err.permanent);
+        if (err instanceof DeskHttpError) {
+          throw new DeliveryError(`${where}: ${err.message}`, err.permanent, err.retryAfterMs);
+        }
         throw err;
       }
     },
