@@ -10,7 +10,7 @@
  * differ from the API's (certfleet must read back, not trust them).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { jiraSignature } from '@certfleet/helpdesk';
 import { readJson, sendJson, startDeskServers, type RecordedRequest } from './fake-desk-http.js';
 
@@ -24,6 +24,15 @@ export interface FakeJiraAttachment {
 export interface FakeApproval {
   finalDecision: 'approved' | 'declined' | 'pending';
   approvers: { email: string; decision: 'approved' | 'declined' | 'pending' }[];
+  /** When it was decided (ms; default: a fixed time, in the order given); pending ones have none. */
+  completedAt?: number;
+}
+
+export interface FakeTransition {
+  id: string;
+  name: string;
+  /** The status it leads to. */
+  to: string;
 }
 
 export interface FakeIssue {
@@ -35,6 +44,8 @@ export interface FakeIssue {
   approvals?: FakeApproval[];
   /** Where the workflow is; the transitions offered lead away from it. */
   status: string;
+  /** The transitions offered from every status (default: the fake's workflow, by status). */
+  transitions?: FakeTransition[];
   comments: { body: string; public: boolean; author: string }[];
 }
 
@@ -47,10 +58,14 @@ export interface FakeJira {
   pat: string;
   webhookSecret: string;
   issues: Map<string, FakeIssue>;
+  /** Users whose profile hides their e-mail (Atlassian's privacy setting): they show an accountId only. */
+  privateEmails: Set<string>;
   requests: RecordedRequest[];
   busy(pathPrefix: string, count?: number): void;
   /** Comments certfleet wrote on an issue. */
   written(key: string): { body: string; public: boolean }[];
+  /** The account id the fake gives a user (what a hidden e-mail leaves). */
+  accountIdOf(email: string): string;
   /** The transitions certfleet made, by name. */
   transitioned(key: string): string[];
   ring(
@@ -65,7 +80,7 @@ export interface FakeJira {
 /** The most entries a page holds here, whatever `limit` asks (so paging is exercised). */
 const PAGE = 2;
 /** The workflow: from each status, the transitions offered and where they lead. */
-const WORKFLOW: Record<string, { id: string; name: string; to: string }[]> = {
+const WORKFLOW: Record<string, FakeTransition[]> = {
   'Waiting for support': [
     { id: '11', name: 'Resolve', to: 'Resolved' },
     { id: '21', name: 'Escalate', to: 'In progress' },
@@ -87,14 +102,20 @@ export async function startFakeJira(): Promise<FakeJira> {
   const requests: RecordedRequest[] = [];
   const busy: { prefix: string; left: number }[] = [];
   const transitions = new Map<string, string[]>();
+  const privateEmails = new Set<string>();
+  /** Attachment ids by issue key and position, unique across projects (as Jira's are). */
+  const attachmentIds = new Map<string, string>();
   const media = new Map<string, { bytes: Buffer; token: string }>();
   let url = '';
   let filesUrl = '';
 
   const attachmentsOf = (key: string, issue: FakeIssue): unknown[] =>
     issue.attachments.map((a, i) => {
-      const id = `${key.replace(/\D/g, '')}${String(i).padStart(3, '0')}`;
-      if (!media.has(id)) media.set(id, { bytes: a.bytes, token: randomBytes(8).toString('hex') });
+      const slot = `${key}#${i}`;
+      const id = attachmentIds.get(slot) ?? String(10100 + attachmentIds.size);
+      attachmentIds.set(slot, id);
+      // the bytes as the test last set them, under the media token first handed out
+      media.set(id, { bytes: a.bytes, token: media.get(id)?.token ?? randomBytes(8).toString('hex') });
       return {
         self: `${url}/rest/api/3/attachment/${id}`,
         id,
@@ -106,11 +127,21 @@ export async function startFakeJira(): Promise<FakeJira> {
         content: `${url}/rest/api/3/attachment/content/${id}`,
       };
     });
+  const accountIdOf = (mail: string): string =>
+    `557058:${createHash('sha256').update(mail).digest('hex').slice(0, 24)}`;
   const user = (mail: string) => ({
-    accountId: `acct-${Buffer.from(mail).toString('hex').slice(0, 12)}`,
-    emailAddress: mail,
+    accountId: accountIdOf(mail),
+    ...(privateEmails.has(mail) ? {} : { emailAddress: mail }),
     displayName: mail.split('@')[0],
     active: true,
+    timeZone: 'Europe/Amsterdam',
+  });
+  /** The Service Management date envelope. */
+  const date = (ms: number) => ({
+    iso8601: new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000'),
+    jira: new Date(ms).toISOString().replace(/Z$/, '+0000'),
+    friendly: new Date(ms).toUTCString(),
+    epochMillis: ms,
   });
   const paged = <T>(all: T[], u: URL) => {
     const start = Number(u.searchParams.get('start') ?? '0');
@@ -163,6 +194,8 @@ export async function startFakeJira(): Promise<FakeJira> {
     if (api === 'api/3/issue' && sub === undefined && req.method === 'GET') {
       const wanted = (u.searchParams.get('fields') ?? '*all').split(',');
       const all: Record<string, unknown> = {
+        // a custom field asked for but empty is there, null
+        ...Object.fromEntries(wanted.filter((f) => f.startsWith('customfield_')).map((f) => [f, null])),
         ...issue.fields,
         reporter: user(issue.reporter),
         attachment: attachmentsOf(key, issue),
@@ -181,7 +214,7 @@ export async function startFakeJira(): Promise<FakeJira> {
       });
     }
     if (api === 'api/3/issue' && sub === 'transitions') {
-      const offered = WORKFLOW[issue.status] ?? [];
+      const offered = issue.transitions ?? WORKFLOW[issue.status] ?? [];
       if (req.method === 'GET') {
         return sendJson(res, 200, {
           expand: 'transitions',
@@ -202,12 +235,18 @@ export async function startFakeJira(): Promise<FakeJira> {
     if (api === 'servicedeskapi/request' && sub === 'approval' && req.method === 'GET') {
       if (!issue.approvals)
         return sendJson(res, 404, { errorMessage: 'The request does not exist.', i18nErrorMessage: {} });
+      const created = Date.parse('2026-12-03T10:00:00Z');
       const values = issue.approvals.map((a, i) => ({
         id: String(i + 1),
         name: 'Approve the certificate',
         finalDecision: a.finalDecision,
         canAnswerApproval: false,
         approvers: a.approvers.map((p) => ({ approver: user(p.email), approverDecision: p.decision })),
+        createdDate: date(created + i * 60_000),
+        ...(a.finalDecision === 'pending'
+          ? {}
+          : { completedDate: date(a.completedAt ?? created + i * 60_000 + 30_000) }),
+        _links: { self: `${url}/rest/servicedeskapi/request/${key}/approval/${i + 1}` },
       }));
       return sendJson(res, 200, paged(values, u));
     }
@@ -229,6 +268,8 @@ export async function startFakeJira(): Promise<FakeJira> {
         id: String(1000 + issue.comments.length - 1),
         body: body.body,
         public: body.public,
+        author: user(email),
+        created: date(Date.now()),
       });
     }
     return sendJson(res, 404, { errorMessages: ['No such endpoint'] });
@@ -258,6 +299,7 @@ export async function startFakeJira(): Promise<FakeJira> {
     pat,
     webhookSecret,
     issues,
+    privateEmails,
     requests,
     busy(prefix, count = 1) {
       busy.push({ prefix, left: count });
@@ -267,6 +309,7 @@ export async function startFakeJira(): Promise<FakeJira> {
         .filter((c) => c.author === email)
         .map(({ body, public: p }) => ({ body, public: p }));
     },
+    accountIdOf,
     transitioned(key) {
       return transitions.get(key) ?? [];
     },

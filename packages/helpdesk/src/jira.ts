@@ -97,9 +97,12 @@ interface JsmPage<T> {
   limit?: number;
   values: T[];
 }
+type JsmDecision = 'approved' | 'declined' | 'pending';
 interface JsmApproval {
-  finalDecision: 'approved' | 'declined' | 'pending';
-  approvers?: { approver: JiraUser; approverDecision: 'approved' | 'declined' | 'pending' }[];
+  finalDecision: JsmDecision;
+  approvers?: { approver: JiraUser; approverDecision: JsmDecision }[];
+  /** The Service Management date envelope; absent while the approval is pending. */
+  completedDate?: { epochMillis?: number; iso8601?: string };
 }
 interface JsmComment {
   body: string;
@@ -121,6 +124,20 @@ function values(value: unknown): string[] {
 }
 
 const MAX_PAGES = 100;
+
+/** The approval decided last: by its completedDate, in the API's order where it has none. */
+function latest(approvals: JsmApproval[]): JsmApproval | undefined {
+  const at = (a: JsmApproval): number => a.completedDate?.epochMillis ?? 0;
+  // sort is stable: approvals without a date keep the order the API gave them
+  return [...approvals].sort((a, b) => at(a) - at(b)).at(-1);
+}
+
+/** Who answered `decision` on an approval: the e-mail where the profile shows it, else the account. */
+function answeredBy(approval: JsmApproval | undefined, decision: JsmDecision): { by?: string } {
+  const user = approval?.approvers?.find((a) => a.approverDecision === decision)?.approver;
+  const name = user?.emailAddress ?? user?.name ?? user?.accountId;
+  return name ? { by: name } : {};
+}
 
 /** A Jira Service Management instance. */
 export class JiraAdapter implements HelpdeskAdapter {
@@ -194,7 +211,8 @@ export class JiraAdapter implements HelpdeskAdapter {
       environments: values(issue.fields[fields.environments]),
       name: values(issue.fields[fields.name])[0],
       replace: replace.length > 0 && /^(true|yes)$/i.test(replace[0]!),
-      approval: await this.approval(issue.key),
+      // the key the API answers (a moved issue has a new one), checked as the doorbell's was
+      approval: await this.approval(JiraAdapter.key(issue.key)),
     };
   }
 
@@ -212,8 +230,8 @@ export class JiraAdapter implements HelpdeskAdapter {
 
   /**
    * The request's approvals: any declined declines, any pending waits, all approved
-   * approve, named by an approver who said yes on the last one. An issue that is not a
-   * service request (404) or has no approval step has none.
+   * approve, named by an approver who said yes on the one decided last. An issue that is
+   * not a service request (404) or has no approval step has none.
    */
   private async approval(key: string): Promise<DeskApproval | undefined> {
     let approvals: JsmApproval[];
@@ -224,17 +242,10 @@ export class JiraAdapter implements HelpdeskAdapter {
       throw err;
     }
     if (approvals.length === 0) return undefined;
-    if (approvals.some((a) => a.finalDecision === 'declined')) {
-      const by = approvals
-        .flatMap((a) => a.approvers ?? [])
-        .find((a) => a.approverDecision === 'declined')?.approver;
-      const name = by?.emailAddress ?? by?.accountId;
-      return { state: 'declined', ...(name ? { by: name } : {}) };
-    }
+    const declined = approvals.filter((a) => a.finalDecision === 'declined');
+    if (declined.length > 0) return { state: 'declined', ...answeredBy(latest(declined), 'declined') };
     if (approvals.some((a) => a.finalDecision !== 'approved')) return { state: 'pending' };
-    const by = approvals.at(-1)?.approvers?.find((a) => a.approverDecision === 'approved')?.approver;
-    const name = by?.emailAddress ?? by?.name ?? by?.accountId;
-    return { state: 'approved', ...(name ? { by: name } : {}) };
+    return { state: 'approved', ...answeredBy(latest(approvals), 'approved') };
   }
 
   async listAttachments(ticketId: string): Promise<DeskAttachment[]> {
