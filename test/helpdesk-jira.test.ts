@@ -207,6 +207,10 @@ describe('Jira Service Management: a request with a .pfx attached becomes an ins
     const first = await ring('SD-4', 'wh-sd-4');
     expect(await ring('SD-4', 'wh-sd-4')).toBe(first);
     expect(await outcome(first)).toEqual({ link: true });
+    // one read of the issue gave its fields and its attachments
+    expect(
+      jira.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/rest/api/3/issue/SD-4?')),
+    ).toHaveLength(1);
     expect(await outcome(await ring('SD-4', 'wh-sd-4-comment-created'))).toEqual({ already: 'offered' });
     expect(jira.written('SD-4').filter((c) => c.public)).toHaveLength(1);
   });

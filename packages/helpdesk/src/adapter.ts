@@ -51,6 +51,8 @@ export interface DeskTicket {
   replace: boolean;
   /** The desk's approval of the ticket; undefined where the desk (or this ticket) has none. */
   approval: DeskApproval | undefined;
+  /** The attachments, where the ticket's own read carries them (Jira): no second read then. */
+  attachments?: DeskAttachment[];
 }
 
 /** One attachment of a ticket, as the desk lists it (nothing downloaded yet). */

@@ -213,6 +213,8 @@ export class JiraAdapter implements HelpdeskAdapter {
       replace: replace.length > 0 && /^(true|yes)$/i.test(replace[0]!),
       // the key the API answers (a moved issue has a new one), checked as the doorbell's was
       approval: await this.approval(JiraAdapter.key(issue.key)),
+      // the same read carries them: the intake lists no second time
+      attachments: JiraAdapter.attachments(issue),
     };
   }
 
@@ -249,7 +251,10 @@ export class JiraAdapter implements HelpdeskAdapter {
   }
 
   async listAttachments(ticketId: string): Promise<DeskAttachment[]> {
-    const issue = await this.issue(ticketId);
+    return JiraAdapter.attachments(await this.issue(ticketId));
+  }
+
+  private static attachments(issue: JiraIssue): DeskAttachment[] {
     return (issue.fields.attachment ?? []).map((a) => ({
       id: String(a.id),
       fileName: a.filename,

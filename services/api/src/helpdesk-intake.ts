@@ -10,6 +10,7 @@ import {
   type HelpdeskAdapter,
   type HelpdeskAdapters,
 } from '@certfleet/helpdesk';
+import { PERSON_PATTERN } from '@certfleet/contract';
 import type { JobRun } from '@certfleet/jobs';
 import type { PendingIntake } from '@certfleet/store';
 import { UnrecoverableError } from 'bullmq';
@@ -35,7 +36,7 @@ const PFX_FILE = /\.(pfx|p12)$/i;
 const CA_FILE = /\.(cer|crt|pem)$/i;
 
 /** Who may be named as requester or approver of a job (the webhook's pattern). */
-const PERSON = /^[A-Za-z0-9._@-]{1,64}$/;
+const PERSON = new RegExp(PERSON_PATTERN);
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
@@ -123,7 +124,7 @@ async function checkRequest(
     throw unprocessable('invalid_request', "the ticket's environments field is empty");
   }
   assertKnownEnvironments(deps.inventory(), ticket.environments);
-  const attachments = await adapter.listAttachments(ticketId);
+  const attachments = ticket.attachments ?? (await adapter.listAttachments(ticketId));
   const pfxs = attachments.filter((a) => PFX_FILE.test(a.fileName));
   if (pfxs.length !== 1) {
     throw unprocessable(
@@ -198,9 +199,8 @@ export async function processHelpdeskIntake(
   const { system, instance, ticketId, deliveryId } = run.payload;
   const adapter = adapterOf(deps, system, instance);
   const sealedPassword = run.payload.sealedPassword ? doorbellKey(system, instance, deliveryId) : undefined;
-  const forgetPassword = async (): Promise<void> => {
-    if (sealedPassword) await deps.store.intakes.dropDoorbellPassword(sealedPassword);
-  };
+  // a sealed password lives as long as its delivery can still be tried, and not a run longer
+  let retrying = false;
   try {
     const checked = await checkRequest(deps, adapter, ticketId);
     if (checked.pending) {
@@ -213,10 +213,7 @@ export async function processHelpdeskIntake(
       return { waiting: 'approval' };
     }
     const offer = offerKey(system, instance, ticketId, checked.pfxAttachment.id);
-    if (await deps.store.intakes.offered(offer)) {
-      await forgetPassword();
-      return { already: 'offered' };
-    }
+    if (await deps.store.intakes.offered(offer)) return { already: 'offered' };
     const files = await download(deps, adapter, checked);
     const now = (deps.clock ?? (() => new Date()))().getTime();
     const ttl = deps.config.intakeLinkTtlMs;
@@ -227,15 +224,11 @@ export async function processHelpdeskIntake(
       offer,
     };
     // two deliveries at once: the first to claim the offer posts; the other leaves it
-    if (!(await deps.store.intakes.claimOffer(offer, ttl))) {
-      await forgetPassword();
-      return { already: 'offered' };
-    }
+    if (!(await deps.store.intakes.claimOffer(offer, ttl))) return { already: 'offered' };
     try {
       const password = sealedPassword ? await deps.store.intakes.doorbellPassword(sealedPassword) : undefined;
       if (password !== undefined) {
         const { jobId } = await makeIntakeJob(deps, adapter, pending, files, password);
-        await forgetPassword();
         return { jobId };
       }
       await offerLink(deps, adapter, pending, files);
@@ -245,15 +238,20 @@ export async function processHelpdeskIntake(
       throw err;
     }
   } catch (err) {
-    if (err instanceof DeskHttpError && err.code !== 'too_large') return deskFailure(err, run);
+    if (err instanceof DeskHttpError && err.code !== 'too_large') {
+      retrying = !err.permanent && run.attempt < run.maxAttempts;
+      return deskFailure(err, run);
+    }
     const refusal =
       err instanceof ApiError
         ? err
         : err instanceof DeskHttpError
           ? new ApiError(413, 'payload_too_large', err.message)
           : undefined;
-    if (!refusal) throw err;
-    await forgetPassword();
+    if (!refusal) {
+      retrying = run.attempt < run.maxAttempts;
+      throw err;
+    }
     await noteOnce(
       adapter,
       ticketId,
@@ -261,11 +259,14 @@ export async function processHelpdeskIntake(
       // a password sent with the webhook is tried once per delivery: each refusal is news
       `refusal/${ticketId}/${refusal.code}/${refusal.message}${sealedPassword ? `/${deliveryId}` : ''}`,
     ).catch((e: Error) => {
+      // the refusal stands; only its note is tried again
       if (e instanceof DeskHttpError) return deskFailure(e, run);
       throw e;
     });
     deps.logger.info({ system, instance, ticketId, code: refusal.code }, 'help desk intake refused');
     return { refused: refusal.code };
+  } finally {
+    if (sealedPassword && !retrying) await deps.store.intakes.dropDoorbellPassword(sealedPassword);
   }
 }
 
