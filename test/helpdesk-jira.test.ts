@@ -28,10 +28,6 @@ import { intakeOutcome } from './support/intake-outcome.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 import { passwordInRedis } from './support/secret-scan.js';
 
-/** Waits for what the desk is to get (test-kit's until: its timeout names it). */
-const waitFor = <T>(check: () => T | undefined | Promise<T | undefined>): Promise<T> =>
-  until('the help desk to get it', async () => check());
-
 const REQUESTER = 'carla@customer.example';
 const APPROVER = 'dave.manager@customer.example';
 const ENV_FIELD = 'customfield_10050';
@@ -120,10 +116,14 @@ describe('Jira Service Management: a request with a .pfx attached becomes an ins
   const outcome = (deliveryId: string, instance = 'cloud'): Promise<unknown> =>
     intakeOutcome(stack.config, 'jira', instance, deliveryId);
   const noteOf = (key: string, text: string): Promise<string> =>
-    waitFor(() => jira.written(key).find((c) => !c.public && c.body.includes(text))?.body);
+    until(
+      'what the desk should get',
+      async () => jira.written(key).find((c) => !c.public && c.body.includes(text))?.body,
+    );
   const linkOf = (key: string): Promise<string> =>
-    waitFor(
-      () =>
+    until(
+      'what the desk should get',
+      async () =>
         jira
           .written(key)
           .find((c) => c.public)
@@ -160,7 +160,9 @@ describe('Jira Service Management: a request with a .pfx attached becomes an ins
     const note = await noteOf('SD-1', `[certfleet ${made.body.jobId}:1:completed]`);
     expect(note).toContain(`acme-prd: ${fleet.installDir}/jira-client.pfx`);
     expect(note).toMatch(/acme-prd\/fe-1 \(.*\): installed/);
-    await waitFor(() => (jira.transitioned('SD-1').length > 0 ? true : undefined));
+    await until('what the desk should get', async () =>
+      jira.transitioned('SD-1').length > 0 ? true : undefined,
+    );
     expect(jira.transitioned('SD-1')).toEqual(['Resolve']);
     expect(jira.issues.get('SD-1')?.status).toBe('Resolved');
   });

@@ -29,10 +29,6 @@ import { intakeOutcome } from './support/intake-outcome.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 import { passwordInRedis } from './support/secret-scan.js';
 
-/** Waits for what the desk is to get (test-kit's until: its timeout names it). */
-const waitFor = <T>(check: () => T | undefined | Promise<T | undefined>): Promise<T> =>
-  until('the help desk to get it', async () => check());
-
 const REQUESTER = 'carla@customer.example';
 const APPROVER = 'dave.manager@customer.example';
 
@@ -128,9 +124,9 @@ describe('ServiceNow: a requested item with a .pfx attached becomes an installed
   const notes = (sysId: string): string[] =>
     sn.written(sysId).flatMap((w) => (w.work_notes ? [w.work_notes] : []));
   const noteOf = (sysId: string, text: string): Promise<string> =>
-    waitFor(() => notes(sysId).find((n) => n.includes(text)));
+    until('what the desk should get', async () => notes(sysId).find((n) => n.includes(text)));
   const linkOf = (sysId: string): Promise<string> =>
-    waitFor(() => {
+    until('what the desk should get', async () => {
       const reply = sn.written(sysId).find((w) => w.comments !== undefined)?.comments;
       return reply?.match(/http:\/\/\S+\/intake\/([A-Za-z0-9_-]{43})/)?.[1];
     });
