@@ -10,14 +10,7 @@ import path from 'node:path';
 import { JiraAdapter, type JiraConfig } from '@certfleet/helpdesk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import {
-  fleetEnvironments,
-  startFleet,
-  startStack,
-  until,
-  type Fleet,
-  type Stack,
-} from '@certfleet/test-kit';
+import { startFleet, until, type Fleet, type Stack } from '@certfleet/test-kit';
 import {
   startFakeJira,
   type FakeIssue,
@@ -25,6 +18,7 @@ import {
   type FakeJiraAttachment,
 } from './support/fake-jira.js';
 import { intakeOutcome } from './support/intake-outcome.js';
+import { startDeskStack } from './support/desk-stack.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 import { passwordInRedis } from './support/secret-scan.js';
 
@@ -45,7 +39,6 @@ describe('Jira Service Management: a request with a .pfx attached becomes an ins
     jira = await startFakeJira();
     certs = makeDemoCertificates('jira-client');
     logs = captureLogs('debug');
-    const adaptersPath = path.join(fleet.baseDir, 'adapters.yaml');
     await writeFile(path.join(fleet.baseDir, 'jira-webhook-secret'), `${jira.webhookSecret}\n`);
     const common = [
       `    baseUrl: ${jira.url}`,
@@ -53,10 +46,12 @@ describe('Jira Service Management: a request with a .pfx attached becomes an ins
       `    fields: { environments: ${ENV_FIELD}, name: ${NAME_FIELD} }`,
       '    statuses: { completed: Resolve }',
     ];
-    await writeFile(
-      adaptersPath,
+    process.env['TEST_JIRA_API_TOKEN'] = jira.apiToken;
+    process.env['TEST_JIRA_PAT'] = jira.pat;
+    stack = await startDeskStack(
+      fleet,
+      logs,
       [
-        'instances:',
         '  - system: jira',
         '    name: cloud',
         `    email: ${jira.email}`,
@@ -66,18 +61,9 @@ describe('Jira Service Management: a request with a .pfx attached becomes an ins
         '    name: dc',
         '    apiToken: { env: TEST_JIRA_PAT }',
         ...common,
-        '',
-      ].join('\n'),
+      ],
+      { env: { FLEET_WEBHOOK_AUTO_APPROVE: 'true' } },
     );
-    process.env['TEST_JIRA_API_TOKEN'] = jira.apiToken;
-    process.env['TEST_JIRA_PAT'] = jira.pat;
-    stack = await startStack({
-      environments: fleetEnvironments(fleet, { 'acme-prd': 2 }),
-      username: fleet.username,
-      privateKeyPath: fleet.clientKeyPath,
-      logger: logs.logger,
-      env: { FLEET_ADAPTERS: adaptersPath, FLEET_WEBHOOK_AUTO_APPROVE: 'true', LOG_LEVEL: 'debug' },
-    });
   });
 
   afterAll(async () => {

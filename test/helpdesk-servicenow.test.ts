@@ -11,14 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import {
-  fleetEnvironments,
-  startFleet,
-  startStack,
-  until,
-  type Fleet,
-  type Stack,
-} from '@certfleet/test-kit';
+import { startFleet, until, type Fleet, type Stack } from '@certfleet/test-kit';
 import {
   startFakeServiceNow,
   type FakeAttachment,
@@ -26,6 +19,7 @@ import {
   type FakeServiceNow,
 } from './support/fake-servicenow.js';
 import { intakeOutcome } from './support/intake-outcome.js';
+import { startDeskStack } from './support/desk-stack.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 import { passwordInRedis } from './support/secret-scan.js';
 
@@ -76,12 +70,12 @@ describe('ServiceNow: a requested item with a .pfx attached becomes an installed
     logs = captureLogs('debug');
     // an item the Business Rule never rang about: the poll finds it at start
     polled = item(pfxAndRoot(), {}, { short_description: 'certfleet poll' });
-    const adaptersPath = path.join(fleet.baseDir, 'adapters.yaml');
     await writeFile(path.join(fleet.baseDir, 'sn-password'), `${sn.password}\n`);
-    await writeFile(
-      adaptersPath,
+    process.env['TEST_SN_WEBHOOK_SECRET'] = sn.webhookSecret;
+    stack = await startDeskStack(
+      fleet,
+      logs,
       [
-        'instances:',
         '  - system: servicenow',
         '    name: itsm',
         `    baseUrl: ${sn.url}`,
@@ -91,17 +85,9 @@ describe('ServiceNow: a requested item with a .pfx attached becomes an installed
         '    fields: { environments: variables.environments, name: variables.certificate_name }',
         "    statuses: { completed: '3', failed: '2' }",
         "    poll: { query: 'active=true^short_description=certfleet poll', intervalSeconds: 3600 }",
-        '',
-      ].join('\n'),
+      ],
+      { env: { FLEET_WEBHOOK_AUTO_APPROVE: 'true' } },
     );
-    process.env['TEST_SN_WEBHOOK_SECRET'] = sn.webhookSecret;
-    stack = await startStack({
-      environments: fleetEnvironments(fleet, { 'acme-prd': 2 }),
-      username: fleet.username,
-      privateKeyPath: fleet.clientKeyPath,
-      logger: logs.logger,
-      env: { FLEET_ADAPTERS: adaptersPath, FLEET_WEBHOOK_AUTO_APPROVE: 'true', LOG_LEVEL: 'debug' },
-    });
   });
 
   afterAll(async () => {

@@ -8,10 +8,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoCertificates, type DemoCertificates } from '../deploy/demo/demo-certs.js';
-import { fleetEnvironments, startFleet, startStack, type Fleet, type Stack } from '@certfleet/test-kit';
+import { startFleet, type Fleet, type Stack } from '@certfleet/test-kit';
 import { startFakeZendesk, type FakeComment, type FakeZendesk } from './support/fake-zendesk.js';
 import { intakeOutcome } from './support/intake-outcome.js';
 import { passwordInRedis } from './support/secret-scan.js';
+import { startDeskStack } from './support/desk-stack.js';
 import { captureLogs, type LogCapture } from './support/log-capture.js';
 
 const ENV_FIELD = 360001;
@@ -40,11 +41,12 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
     zendesk = await startFakeZendesk();
     certs = makeDemoCertificates('zd-client');
     logs = captureLogs('debug');
-    const adaptersPath = path.join(fleet.baseDir, 'adapters.yaml');
-    await writeFile(
-      adaptersPath,
+    await writeFile(path.join(fleet.baseDir, 'zd-webhook-secret'), `${zendesk.webhookSecret}\n`);
+    process.env['TEST_ZD_API_TOKEN'] = zendesk.apiToken;
+    stack = await startDeskStack(
+      fleet,
+      logs,
       [
-        'instances:',
         '  - system: zendesk',
         '    name: support',
         `    baseUrl: ${zendesk.url}`,
@@ -53,19 +55,9 @@ describe('Zendesk: a ticket with a .pfx attached becomes an installed certificat
         `    webhookSecret: { file: ${path.join(fleet.baseDir, 'zd-webhook-secret')} }`,
         `    fields: { environments: ${ENV_FIELD}, name: ${NAME_FIELD} }`,
         '    statuses: { completed: solved, failed: open }',
-        '',
-      ].join('\n'),
+      ],
+      { clock },
     );
-    await writeFile(path.join(fleet.baseDir, 'zd-webhook-secret'), `${zendesk.webhookSecret}\n`);
-    process.env['TEST_ZD_API_TOKEN'] = zendesk.apiToken;
-    stack = await startStack({
-      environments: fleetEnvironments(fleet, { 'acme-prd': 2 }),
-      username: fleet.username,
-      privateKeyPath: fleet.clientKeyPath,
-      logger: logs.logger,
-      clock,
-      env: { FLEET_ADAPTERS: adaptersPath, LOG_LEVEL: 'debug' },
-    });
   });
 
   afterAll(async () => {

@@ -22,7 +22,9 @@ import {
   SecretRef,
   splitList,
   StatusMap,
+  tokenAndSecretSystem,
   type SystemDefinition,
+  type WithTokenAndSecret,
 } from './system-definition.js';
 
 export const JIRA_SIGNATURE_HEADER = 'x-hub-signature';
@@ -69,10 +71,7 @@ export const JiraInstance = Type.Object(
   },
   { additionalProperties: false },
 );
-export type JiraConfig = Omit<Static<typeof JiraInstance>, 'apiToken' | 'webhookSecret'> & {
-  apiToken: string;
-  webhookSecret: string;
-};
+export type JiraConfig = WithTokenAndSecret<Static<typeof JiraInstance>>;
 
 interface JiraUser {
   accountId?: string;
@@ -302,13 +301,7 @@ export class JiraAdapter implements HelpdeskAdapter {
 }
 
 /** Jira Service Management's entry in the adapters file. */
-export const jiraSystem: SystemDefinition<typeof JiraInstance> = {
-  schema: JiraInstance,
-  secretFields: ['apiToken', 'webhookSecret'],
-  create: (instance, secrets) =>
-    new JiraAdapter({
-      ...instance,
-      apiToken: secrets['apiToken'] ?? '',
-      webhookSecret: secrets['webhookSecret'] ?? '',
-    }),
-};
+export const jiraSystem: SystemDefinition<typeof JiraInstance> = tokenAndSecretSystem(
+  JiraInstance,
+  (config) => new JiraAdapter(config),
+);

@@ -41,6 +41,29 @@ export interface SystemDefinition<S extends TSchema> {
   create(instance: Static<S>, secrets: Readonly<Record<string, string>>): HelpdeskAdapter;
 }
 
+/** An instance as its adapter takes it: the API token and webhook secret resolved. */
+export type WithTokenAndSecret<T> = Omit<T, 'apiToken' | 'webhookSecret'> & {
+  apiToken: string;
+  webhookSecret: string;
+};
+
+/** A system whose instances name an `apiToken` and a `webhookSecret` (both required by its schema). */
+export function tokenAndSecretSystem<S extends TSchema>(
+  schema: S,
+  build: (config: WithTokenAndSecret<Static<S>>) => HelpdeskAdapter,
+): SystemDefinition<S> {
+  return {
+    schema,
+    secretFields: ['apiToken', 'webhookSecret'],
+    create: (instance, secrets) =>
+      build({
+        ...(instance as object),
+        apiToken: secrets['apiToken'] ?? '',
+        webhookSecret: secrets['webhookSecret'] ?? '',
+      } as WithTokenAndSecret<Static<S>>),
+  };
+}
+
 /** One header's value (the first, when repeated). */
 export function headerOf(
   headers: Record<string, string | string[] | undefined>,

@@ -12,7 +12,9 @@ import {
   SecretRef,
   splitList,
   StatusMap,
+  tokenAndSecretSystem,
   type SystemDefinition,
+  type WithTokenAndSecret,
 } from './system-definition.js';
 
 export const ZENDESK_SIGNATURE_HEADER = 'x-zendesk-webhook-signature';
@@ -51,10 +53,7 @@ export const ZendeskInstance = Type.Object(
   },
   { additionalProperties: false },
 );
-type ZendeskConfig = Omit<Static<typeof ZendeskInstance>, 'apiToken' | 'webhookSecret'> & {
-  apiToken: string;
-  webhookSecret: string;
-};
+type ZendeskConfig = WithTokenAndSecret<Static<typeof ZendeskInstance>>;
 
 interface ZdAttachment {
   id: number;
@@ -195,13 +194,7 @@ export class ZendeskAdapter implements HelpdeskAdapter {
 }
 
 /** Zendesk's entry in the adapters file. */
-export const zendeskSystem: SystemDefinition<typeof ZendeskInstance> = {
-  schema: ZendeskInstance,
-  secretFields: ['apiToken', 'webhookSecret'],
-  create: (instance, secrets) =>
-    new ZendeskAdapter({
-      ...instance,
-      apiToken: secrets['apiToken'] ?? '',
-      webhookSecret: secrets['webhookSecret'] ?? '',
-    }),
-};
+export const zendeskSystem: SystemDefinition<typeof ZendeskInstance> = tokenAndSecretSystem(
+  ZendeskInstance,
+  (config) => new ZendeskAdapter(config),
+);
