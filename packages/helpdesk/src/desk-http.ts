@@ -106,7 +106,19 @@ export class DeskHttp {
     );
     if (!res.ok) throw await DeskHttp.refusal(url, res);
     const text = await res.text();
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // a proxy's or a maintenance page's HTML: the desk is not answering as its API (never the text: it may hold anything)
+      throw new DeskHttpError(
+        'desk_unreachable',
+        `${url.host} answered ${url.pathname} with no JSON`,
+        false,
+        undefined,
+        res.status,
+      );
+    }
   }
 
   /**
